@@ -1,0 +1,90 @@
+"""Legal entities: the companies that bill, their tax registrations and bank accounts."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import Connection, insert, select
+
+from billfold.domain.bank import normalize_bic, normalize_iban
+from billfold.domain.taxids import normalize_tax_id
+from billfold.errors import Conflict, InvalidInput
+from billfold.money import Currency, Rounding
+from billfold.services import lookups
+from billfold.services.context import Tx
+from billfold.store.tables import entity_bank_accounts, entity_tax_registrations, legal_entities
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntity:
+    code: str
+    name: str
+    country: str
+    functional_currency: str
+    rounding: str = "half-up"
+    fiscal_year_start_month: int = 1
+    address_line1: str | None = None
+    address_line2: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    region: str | None = None
+    email: str | None = None
+
+
+def create_entity(tx: Tx, new: NewEntity, tax_ids: list[str] | None = None) -> int:
+    code = new.code.strip().upper()
+    if not code or len(code) > 32:
+        raise InvalidInput(f"entity code {new.code!r} must be 1 to 32 characters")
+    country = new.country.strip().upper()
+    if len(country) != 2 or not country.isalpha():
+        raise InvalidInput(f"country {new.country!r} is not a two-letter ISO 3166 code")
+    currency = Currency.of(new.functional_currency).code
+    try:
+        rounding = Rounding(new.rounding).value
+    except ValueError:
+        raise InvalidInput(f"rounding {new.rounding!r}: expected half-up or half-even") from None
+    if not 1 <= new.fiscal_year_start_month <= 12:
+        raise InvalidInput("fiscal year start month must be 1 to 12")
+    if tx.conn.execute(select(legal_entities.c.id).where(legal_entities.c.code == code)).first():
+        raise Conflict(f"legal entity {code} already exists")
+    normalized = [normalize_tax_id(t, country) for t in tax_ids or []]
+    values = {**asdict(new), "code": code, "country": country, "functional_currency": currency,
+              "rounding": rounding}
+    entity_id = tx.conn.execute(
+        insert(legal_entities).values(**values, created_at=tx.now).returning(legal_entities.c.id)
+    ).scalar_one()
+    for tid in normalized:
+        tx.conn.execute(insert(entity_tax_registrations).values(
+            entity_id=entity_id, country=tid.country, scheme=tid.scheme, number=tid.number))
+    tx.audit("create", "legal_entity", code,
+             after={**values, "tax_ids": [t.number for t in normalized]})
+    return int(entity_id)
+
+
+def add_bank_account(tx: Tx, entity_code: str, iban: str, bic: str | None = None,
+                     bank_name: str | None = None, currency: str | None = None) -> str:
+    ent = lookups.entity(tx, entity_code)
+    clean_iban = normalize_iban(iban)
+    clean_bic = normalize_bic(bic) if bic else None
+    cur = Currency.of(currency).code if currency else None
+    exists = tx.conn.execute(select(entity_bank_accounts.c.id).where(
+        entity_bank_accounts.c.entity_id == ent.id, entity_bank_accounts.c.iban == clean_iban)
+    ).first()
+    if exists:
+        raise Conflict(f"{ent.code} already has bank account {clean_iban}")
+    row = {"entity_id": ent.id, "iban": clean_iban, "bic": clean_bic, "bank_name": bank_name,
+           "currency": cur}
+    tx.conn.execute(insert(entity_bank_accounts).values(**row))
+    tx.audit("add_bank_account", "legal_entity", ent.code, after=row)
+    return clean_iban
+
+
+def entity_details(conn: Connection, code: str) -> dict[str, object]:
+    ent = lookups.entity(conn, code)
+    row = conn.execute(select(legal_entities).where(legal_entities.c.id == ent.id)).mappings().one()
+    taxes = conn.execute(select(entity_tax_registrations.c.scheme, entity_tax_registrations.c.number)
+                         .where(entity_tax_registrations.c.entity_id == ent.id)).all()
+    banks = conn.execute(select(entity_bank_accounts).where(
+        entity_bank_accounts.c.entity_id == ent.id)).mappings().all()
+    return {**dict(row), "tax_ids": [f"{s} {n}" for s, n in taxes],
+            "bank_accounts": [dict(b) for b in banks]}

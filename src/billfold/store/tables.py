@@ -1,0 +1,278 @@
+"""The database schema as SQLAlchemy Core tables.
+
+Amounts are stored as integer minor units (``*_minor`` columns, BIGINT) beside a currency code;
+Money is rebuilt with ``Money.from_minor``. The schema itself is created by the Alembic migrations
+in ``store/migrations``; these definitions are what the code queries with and what migrations
+are checked against.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+# BIGINT primary keys that still autoincrement on SQLite (which needs INTEGER PRIMARY KEY).
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _id() -> Column[int]:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+def _fk(name: str, target: str, nullable: bool = False) -> Column[int]:
+    return Column(name, Id, ForeignKey(target), nullable=nullable, index=True)
+
+
+# --- master data -----------------------------------------------------------------------------
+
+legal_entities = Table(
+    "legal_entities",
+    metadata,
+    _id(),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("functional_currency", String(3), nullable=False),
+    Column("rounding", String(16), nullable=False, server_default="half-up"),
+    Column("fiscal_year_start_month", Integer, nullable=False, server_default="1"),
+    Column("address_line1", String(200)),
+    Column("address_line2", String(200)),
+    Column("city", String(100)),
+    Column("postal_code", String(20)),
+    Column("region", String(100)),
+    Column("email", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("fiscal_year_start_month BETWEEN 1 AND 12", name="fiscal_month"),
+    CheckConstraint("rounding IN ('half-up', 'half-even')", name="rounding_mode"),
+)
+
+entity_tax_registrations = Table(
+    "entity_tax_registrations",
+    metadata,
+    _id(),
+    _fk("entity_id", "legal_entities.id"),
+    Column("country", String(2), nullable=False),
+    Column("scheme", String(16), nullable=False),
+    Column("number", String(40), nullable=False),
+    UniqueConstraint("entity_id", "scheme", "number"),
+)
+
+entity_bank_accounts = Table(
+    "entity_bank_accounts",
+    metadata,
+    _id(),
+    _fk("entity_id", "legal_entities.id"),
+    Column("iban", String(34), nullable=False),
+    Column("bic", String(11)),
+    Column("bank_name", String(200)),
+    Column("currency", String(3)),
+    UniqueConstraint("entity_id", "iban"),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    _id(),
+    Column("number", String(40), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("legal_form", String(40)),
+    _fk("parent_id", "customers.id", nullable=True),
+    Column("currency", String(3), nullable=False),
+    Column("payment_terms", String(32), nullable=False),
+    Column("credit_limit_minor", BigInteger),
+    Column("delivery_channel", String(16), nullable=False, server_default="email"),
+    Column("language", String(8), nullable=False, server_default="en"),
+    Column("on_hold", Boolean, nullable=False, server_default="0"),
+    Column("fingerprint", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+customer_addresses = Table(
+    "customer_addresses",
+    metadata,
+    _id(),
+    _fk("customer_id", "customers.id"),
+    Column("role", String(16), nullable=False),
+    Column("line1", String(200)),
+    Column("line2", String(200)),
+    Column("city", String(100)),
+    Column("postal_code", String(20)),
+    Column("region", String(100)),
+    Column("country", String(2), nullable=False),
+    UniqueConstraint("customer_id", "role"),
+    CheckConstraint("role IN ('bill_to', 'sold_to', 'ship_to')", name="address_role"),
+)
+
+customer_contacts = Table(
+    "customer_contacts",
+    metadata,
+    _id(),
+    _fk("customer_id", "customers.id"),
+    Column("role", String(16), nullable=False),
+    Column("name", String(200)),
+    Column("email", String(254), nullable=False),
+)
+
+customer_tax_ids = Table(
+    "customer_tax_ids",
+    metadata,
+    _id(),
+    _fk("customer_id", "customers.id"),
+    Column("country", String(2), nullable=False),
+    Column("scheme", String(16), nullable=False),
+    Column("number", String(40), nullable=False, index=True),
+)
+
+customer_exemptions = Table(
+    "customer_exemptions",
+    metadata,
+    _id(),
+    _fk("customer_id", "customers.id"),
+    Column("jurisdiction", String(40), nullable=False),
+    Column("certificate", String(60), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date),
+)
+
+customer_aliases = Table(
+    "customer_aliases",
+    metadata,
+    _id(),
+    _fk("customer_id", "customers.id"),
+    Column("alias", String(200), nullable=False),
+)
+
+# --- ledger ----------------------------------------------------------------------------------
+
+accounts = Table(
+    "accounts",
+    metadata,
+    _id(),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("role", String(40), unique=True),
+    Column("parent_code", String(32)),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    CheckConstraint(
+        "type IN ('asset', 'liability', 'equity', 'revenue', 'expense')", name="account_type"
+    ),
+)
+
+accounting_periods = Table(
+    "accounting_periods",
+    metadata,
+    Column("entity_id", Id, ForeignKey("legal_entities.id"), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("status", String(8), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("changed_by", String(100), nullable=False),
+    CheckConstraint("status IN ('open', 'closed')", name="period_status"),
+)
+
+journal_entries = Table(
+    "journal_entries",
+    metadata,
+    _id(),
+    _fk("entity_id", "legal_entities.id"),
+    Column("entry_date", Date, nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("description", String(400), nullable=False),
+    Column("source_type", String(32), nullable=False),
+    Column("source_ref", String(80)),
+    Column("reverses_id", Id, ForeignKey("journal_entries.id"), unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Index("ix_journal_entries_entity_date", "entity_id", "entry_date"),
+    Index("ix_journal_entries_source", "source_type", "source_ref"),
+)
+
+postings = Table(
+    "postings",
+    metadata,
+    _id(),
+    Column("entry_id", Id, ForeignKey("journal_entries.id"), nullable=False, index=True),
+    Column("line_no", Integer, nullable=False),
+    # entity and date are copied from the entry so that balances need no join
+    Column("entity_id", Id, ForeignKey("legal_entities.id"), nullable=False),
+    Column("entry_date", Date, nullable=False),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("functional_minor", BigInteger, nullable=False),
+    Column("customer_id", Id, ForeignKey("customers.id")),
+    Column("item_type", String(16)),
+    Column("item_ref", String(80)),
+    Column("memo", String(400)),
+    UniqueConstraint("entry_id", "line_no"),
+    Index("ix_postings_account_date", "account_id", "entry_date"),
+    Index("ix_postings_item", "customer_id", "item_type", "item_ref"),
+    CheckConstraint(
+        "(item_ref IS NULL) OR (customer_id IS NOT NULL)", name="open_item_has_customer"
+    ),
+)
+
+# --- audit and imports -----------------------------------------------------------------------
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=False),
+    Column("at", String(40), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("entity_type", String(40), nullable=False),
+    Column("entity_ref", String(120), nullable=False),
+    Column("before_json", Text),
+    Column("after_json", Text),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# One row: the newest audit row's id and hash. Appending locks it, which serialises the chain
+# across processes, and it lets `audit verify` notice rows cut off the end of the log.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_id", Id, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+)
+
+import_batches = Table(
+    "import_batches",
+    metadata,
+    _id(),
+    Column("kind", String(32), nullable=False),
+    Column("filename", String(400), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("summary", Text),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+    UniqueConstraint("kind", "fingerprint"),
+)
