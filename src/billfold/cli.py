@@ -17,6 +17,7 @@ from rich.table import Table
 
 from billfold.config import load_settings
 from billfold.errors import BillfoldError, InvalidInput
+from billfold.money import Money
 from billfold.services import customers as customer_service
 from billfold.services import entities as entity_service
 from billfold.services import ledger as ledger_service
@@ -27,16 +28,26 @@ from billfold.store import migrate
 from billfold.store.audit import verify_chain
 from billfold.store.db import make_engine
 
-app = typer.Typer(help="Billfold: invoice-to-cash and AR sub-ledger.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="Billfold: invoice-to-cash and AR sub-ledger.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 entities_app = typer.Typer(help="Legal entities (the companies that bill).", no_args_is_help=True)
 customers_app = typer.Typer(help="Customer master data.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Chart of accounts.", no_args_is_help=True)
 ledger_app = typer.Typer(help="General ledger and AR sub-ledger.", no_args_is_help=True)
 audit_app = typer.Typer(help="Tamper-evident audit log.", no_args_is_help=True)
-for sub, name in ((db_app, "db"), (entities_app, "entities"), (customers_app, "customers"),
-                  (accounts_app, "accounts"), (ledger_app, "ledger"), (audit_app, "audit")):
+for sub, name in (
+    (db_app, "db"),
+    (entities_app, "entities"),
+    (customers_app, "customers"),
+    (accounts_app, "accounts"),
+    (ledger_app, "ledger"),
+    (audit_app, "audit"),
+):
     app.add_typer(sub, name=name)
 
 out = Console(highlight=False, soft_wrap=True)
@@ -74,11 +85,18 @@ def _read(path: Path) -> bytes:
 
 @app.callback()
 def _root(
-    database_url: Annotated[str | None, typer.Option(
-        "--database-url", envvar="BILLFOLD_DATABASE_URL",
-        help="SQLite file URL (default sqlite:///billfold.db) or postgresql+psycopg://...")] = None,
-    actor: Annotated[str | None, typer.Option(
-        "--actor", envvar="BILLFOLD_ACTOR", help="Who is acting, for the audit log.")] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            envvar="BILLFOLD_DATABASE_URL",
+            help="SQLite file URL (default sqlite:///billfold.db) or postgresql+psycopg://...",
+        ),
+    ] = None,
+    actor: Annotated[
+        str | None,
+        typer.Option("--actor", envvar="BILLFOLD_ACTOR", help="Who is acting, for the audit log."),
+    ] = None,
 ) -> None:
     State.url, State.actor = database_url, actor
 
@@ -102,18 +120,33 @@ def init(
     """Create the database (migrations), load the default chart, create the first entity."""
     new = None
     if entity:
-        missing = [n for n, v in (("--name", name), ("--country", country),
-                                  ("--currency", currency)) if not v]
+        missing = [
+            n
+            for n, v in (("--name", name), ("--country", country), ("--currency", currency))
+            if not v
+        ]
         if missing:
             raise InvalidInput(f"creating entity {entity} needs {', '.join(missing)}")
         assert name and country and currency
-        new = entity_service.NewEntity(entity, name, country, currency, rounding,
-                                       fiscal_year_start, address, None, city, postal_code)
+        new = entity_service.NewEntity(
+            entity,
+            name,
+            country,
+            currency,
+            rounding,
+            fiscal_year_start,
+            address,
+            None,
+            city,
+            postal_code,
+        )
     initialise(_url(), State.actor or "cli", new, tax_id)
     out.print(f"Database ready at {_safe(_url())} (schema {migrate.head_revision()}).")
     if new:
-        out.print(f"Legal entity {new.code.upper()} created ({new.country.upper()}, "
-                  f"{new.functional_currency.upper()}).")
+        out.print(
+            f"Legal entity {new.code.upper()} created ({new.country.upper()}, "
+            f"{new.functional_currency.upper()})."
+        )
 
 
 def _safe(url: str) -> str:
@@ -134,8 +167,9 @@ def db_upgrade() -> None:
 def db_status() -> None:
     """Show the schema revision of the database and of this Billfold."""
     engine = make_engine(_url())
-    out.print(f"database: {migrate.current_revision(engine) or 'empty'}; "
-              f"code: {migrate.head_revision()}")
+    out.print(
+        f"database: {migrate.current_revision(engine) or 'empty'}; code: {migrate.head_revision()}"
+    )
 
 
 # --- entities --------------------------------------------------------------------------------
@@ -154,8 +188,11 @@ def entities_create(
     """Add another legal entity."""
     bf = _app()
     with bf.transaction() as tx:
-        entity_service.create_entity(tx, entity_service.NewEntity(
-            code, name, country, currency, rounding, fiscal_year_start), tax_id)
+        entity_service.create_entity(
+            tx,
+            entity_service.NewEntity(code, name, country, currency, rounding, fiscal_year_start),
+            tax_id,
+        )
     out.print(f"Legal entity {code.upper()} created.")
 
 
@@ -166,8 +203,14 @@ def entities_list() -> None:
         rows = lookups.all_entities(conn)
     table = Table("code", "name", "country", "currency", "rounding", "FY start")
     for e in rows:
-        table.add_row(e.code, e.name, e.country, e.functional_currency, e.rounding.value,
-                      str(e.fiscal_year_start_month))
+        table.add_row(
+            e.code,
+            e.name,
+            e.country,
+            e.functional_currency,
+            e.rounding.value,
+            str(e.fiscal_year_start_month),
+        )
     out.print(table)
 
 
@@ -208,8 +251,10 @@ def customers_import(file: Path) -> None:
     if result.already_imported:
         out.print(f"{file.name}: already imported; nothing changed ({result.rows} customers).")
     else:
-        out.print(f"{file.name}: {result.rows} customers: {result.created} created, "
-                  f"{result.updated} updated, {result.unchanged} unchanged.")
+        out.print(
+            f"{file.name}: {result.rows} customers: {result.created} created, "
+            f"{result.updated} updated, {result.unchanged} unchanged."
+        )
 
 
 @customers_app.command("list")
@@ -221,8 +266,15 @@ def customers_list(
         rows = customer_service.list_customers(conn, search)
     table = Table("number", "name", "country", "currency", "terms", "tax ID", "hold")
     for c in rows:
-        table.add_row(c.number, c.name, c.country or "", c.currency, c.payment_terms,
-                      c.tax_id or "", "yes" if c.on_hold else "")
+        table.add_row(
+            c.number,
+            c.name,
+            c.country or "",
+            c.currency,
+            c.payment_terms,
+            c.tax_id or "",
+            "yes" if c.on_hold else "",
+        )
     out.print(table)
 
 
@@ -232,8 +284,10 @@ def customers_show(number: str) -> None:
     with _app().reading() as conn:
         c = customer_service.get_customer(conn, number)
     out.print(f"[bold]{c.number}[/] {c.name}" + (f" ({c.legal_form})" if c.legal_form else ""))
-    out.print(f"  currency {c.currency}, terms {c.payment_terms}, delivery {c.delivery_channel}, "
-              f"language {c.language}" + (", ON HOLD" if c.on_hold else ""))
+    out.print(
+        f"  currency {c.currency}, terms {c.payment_terms}, delivery {c.delivery_channel}, "
+        f"language {c.language}" + (", ON HOLD" if c.on_hold else "")
+    )
     if c.parent_number:
         out.print(f"  parent: {c.parent_number}")
     if c.credit_limit is not None:
@@ -246,8 +300,10 @@ def customers_show(number: str) -> None:
     for t in c.tax_ids:
         out.print(f"  tax ID: {t.scheme} {t.number} ({t.country})")
     for e in c.exemptions:
-        out.print(f"  exemption: {e.jurisdiction} certificate {e.certificate} "
-                  f"{e.valid_from} to {e.valid_to or 'open'}")
+        out.print(
+            f"  exemption: {e.jurisdiction} certificate {e.certificate} "
+            f"{e.valid_from} to {e.valid_to or 'open'}"
+        )
     if c.aliases:
         out.print(f"  also known as: {'; '.join(c.aliases)}")
 
@@ -262,8 +318,13 @@ def accounts_list() -> None:
         rows = ledger_service.list_accounts(conn)
     table = Table("code", "name", "type", "role", "parent")
     for r in rows:
-        table.add_row(str(r["code"]), str(r["name"]), str(r["type"]), str(r["role"] or ""),
-                      str(r["parent_code"] or ""))
+        table.add_row(
+            str(r["code"]),
+            str(r["name"]),
+            str(r["type"]),
+            str(r["role"] or ""),
+            str(r["parent_code"] or ""),
+        )
     out.print(table)
 
 
@@ -286,11 +347,13 @@ def ledger_post(file: Annotated[Path, typer.Option("--file", help="Entry JSON.")
 
     bf = _app()
     with bf.transaction() as tx:
-        drafts = parse_journal_json(_read(file), file.name,
-                                    lambda code: lookups.entity(tx, code).functional_currency)
+        drafts = parse_journal_json(
+            _read(file), file.name, lambda code: lookups.entity(tx, code).functional_currency
+        )
         ids = ledger_service.post_entries(tx, drafts)
-    out.print(f"Posted journal entr{'y' if len(ids) == 1 else 'ies'} "
-              f"{', '.join(str(i) for i in ids)}.")
+    out.print(
+        f"Posted journal entr{'y' if len(ids) == 1 else 'ies'} {', '.join(str(i) for i in ids)}."
+    )
 
 
 @ledger_app.command("reverse")
@@ -321,11 +384,22 @@ def ledger_trial_balance(
         out.print(f"No postings up to {day}.")
     for code, group in by_entity.items():
         cur = group[0].currency
-        table = Table("account", "name", "type", f"debit {cur}", f"credit {cur}",
-                      title=f"Trial balance {code} as of {day}")
+        table = Table(
+            "account",
+            "name",
+            "type",
+            f"debit {cur}",
+            f"credit {cur}",
+            title=f"Trial balance {code} as of {day}",
+        )
         for r in group:
-            table.add_row(r.code, r.name, r.type, f"{r.debit:,}" if r.debit else "",
-                          f"{r.credit:,}" if r.credit else "")
+            table.add_row(
+                r.code,
+                r.name,
+                r.type,
+                f"{r.debit:,}" if r.debit else "",
+                f"{r.credit:,}" if r.credit else "",
+            )
         dr, cr = sum(r.debit for r in group), sum(r.credit for r in group)
         table.add_row("", "Total", "", f"{dr:,}", f"{cr:,}", style="bold")
         out.print(table)
@@ -344,22 +418,43 @@ def ledger_entries(
     with _app().reading() as conn:
         if entry is not None:
             d = ledger_service.load_entry(conn, entry)
-            table = Table("account", "debit", "credit", "currency", "functional", "customer",
-                          "item", title=f"Entry {entry} {d.entity} {d.entry_date}: {d.description}")
+            table = Table(
+                "account",
+                "debit",
+                "credit",
+                "currency",
+                "functional",
+                "customer",
+                "item",
+                title=f"Entry {entry} {d.entity} {d.entry_date}: {d.description}",
+            )
             for ln in d.lines:
                 a = ln.amount.amount
-                table.add_row(ln.account, f"{a:,}" if a > 0 else "", f"{-a:,}" if a < 0 else "",
-                              ln.amount.currency, f"{ln.functional.amount:,}", ln.customer or "",
-                              ln.item_ref or "")
+                table.add_row(
+                    ln.account,
+                    f"{a:,}" if a > 0 else "",
+                    f"{-a:,}" if a < 0 else "",
+                    ln.amount.currency,
+                    f"{ln.functional.amount:,}",
+                    ln.customer or "",
+                    ln.item_ref or "",
+                )
             out.print(table)
             return
-        rows = ledger_service.list_entries(conn, entity_code=entity, since=_date(since),
-                                           until=_date(until), limit=limit)
+        rows = ledger_service.list_entries(
+            conn, entity_code=entity, since=_date(since), until=_date(until), limit=limit
+        )
     table = Table("id", "entity", "date", "description", "source", "amount", "reverses")
     for r in rows:
-        table.add_row(str(r.id), r.entity, str(r.entry_date), r.description, r.source,
-                      f"{r.debit_total.amount:,} {r.debit_total.currency}",
-                      str(r.reverses_id or ""))
+        table.add_row(
+            str(r.id),
+            r.entity,
+            str(r.entry_date),
+            r.description,
+            r.source,
+            f"{r.debit_total.amount:,} {r.debit_total.currency}",
+            str(r.reverses_id or ""),
+        )
     out.print(table)
 
 
@@ -392,19 +487,22 @@ def ledger_ar(
         items = ledger_service.ar_open_items(conn, day, entity)
         sub = ledger_service.ar_subledger_balance(conn, day, entity)
         gl = ledger_service.gl_control_balance(conn, day, entity)
-    table = Table("entity", "customer", "item", "amount", "functional",
-                  title=f"AR open items as of {day}")
+    table = Table(
+        "entity", "customer", "item", "amount", "functional", title=f"AR open items as of {day}"
+    )
     for i in items:
-        table.add_row(i.entity, i.customer, i.item_ref or "(unassigned)", str(i.amount),
-                      str(i.functional))
+        table.add_row(
+            i.entity, i.customer, i.item_ref or "(unassigned)", str(i.amount), str(i.functional)
+        )
     out.print(table)
     for code in sorted(set(sub) | set(gl)):
-        s, g = sub.get(code), gl.get(code)
-        s_amt = s.amount if s else 0
-        g_amt = g.amount if g else 0
-        cur = (s or g).currency  # type: ignore[union-attr]
-        status = "reconciled" if s_amt == g_amt else f"DIFFERENCE {s_amt - g_amt}"
-        out.print(f"{code}: sub-ledger {s_amt:,} {cur}, GL control {g_amt:,} {cur}: {status}")
+        g = gl[code]
+        s_ = sub.get(code, Money.zero(g.currency))
+        status = "reconciled" if s_ == g else f"DIFFERENCE {(s_ - g).amount:,}"
+        out.print(
+            f"{code}: sub-ledger {s_.amount:,} {g.currency}, GL control {g.amount:,} "
+            f"{g.currency}: {status}"
+        )
 
 
 # --- audit -----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ DEFAULT_DATABASE_URL = "sqlite:///billfold.db"
 
 
 class Settings(BaseSettings):
-    """``BILLFOLD_DATABASE_URL``: SQLite file by default, ``postgresql+psycopg://...`` in production.
+    """``BILLFOLD_DATABASE_URL``: a SQLite file by default, ``postgresql+psycopg://...`` at scale.
 
     ``BILLFOLD_ACTOR``: the name written to the audit log for CLI actions (default: the OS user).
     """

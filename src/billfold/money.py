@@ -63,7 +63,7 @@ class Currency:
 
 def to_decimal(value: object, what: str = "amount") -> Decimal:
     """Turn user input (str, int, Decimal) into a Decimal; floats and garbage are refused."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise CurrencyError(f"{what} {value!r}: floats are not accepted for money, pass a string")
     if isinstance(value, Decimal):
         result = value

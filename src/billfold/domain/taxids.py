@@ -1,6 +1,7 @@
 """Tax identifiers: validated and normalised with python-stdnum.
 
-``normalize_tax_id("de 136 695 976")`` -> ``TaxId(country="DE", scheme="VAT", number="DE136695976")``.
+``normalize_tax_id("de 136 695 976")`` gives
+``TaxId(country="DE", scheme="VAT", number="DE136695976")``.
 EU VAT numbers carry their country prefix (``EL`` for Greece, ``XI`` for Northern Ireland); other
 numbers are read by the country given (the customer's country when the number has no prefix).
 """
@@ -8,11 +9,11 @@ numbers are read by the country given (the customer's country when the number ha
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import ModuleType
+from typing import Any
 
 from stdnum import get_cc_module
-from stdnum.exceptions import ValidationError
 from stdnum.eu import vat as eu_vat
+from stdnum.exceptions import ValidationError
 
 from billfold.errors import TaxIdError
 
@@ -30,8 +31,15 @@ _SCHEMES: dict[str, tuple[str, str, str]] = {
 }
 _EU_PREFIX_TO_COUNTRY = {"EL": "GR", "XI": "GB"}
 _COUNTRY_NAMES = {
-    "GB": "UK", "CH": "Swiss", "NO": "Norwegian", "AU": "Australian", "NZ": "New Zealand",
-    "IN": "Indian", "US": "US", "CA": "Canadian", "SG": "Singapore",
+    "GB": "UK",
+    "CH": "Swiss",
+    "NO": "Norwegian",
+    "AU": "Australian",
+    "NZ": "New Zealand",
+    "IN": "Indian",
+    "US": "US",
+    "CA": "Canadian",
+    "SG": "Singapore",
 }
 
 
@@ -45,14 +53,14 @@ class TaxId:
         return self.number
 
 
-def _module(path: str) -> ModuleType:
+def _module(path: str) -> Any:
     cc, name = path.split(".")
     module = get_cc_module(cc.rstrip("_"), name)
     assert module is not None, path
     return module
 
 
-def _validate(module: ModuleType, number: str, what: str, raw: str) -> str:
+def _validate(module: Any, number: str, what: str, raw: str) -> str:
     try:
         return str(module.validate(number))
     except ValidationError as exc:

@@ -21,8 +21,10 @@ from decimal import Decimal, InvalidOperation
 
 from billfold.errors import InvalidInput
 
-_BASE = re.compile(r"^(?:(?P<due>DUE|RECEIPT|DUE ?ON ?RECEIPT|COD)|N(?:ET)? ?(?P<net>\d{1,3})|"
-                   r"EOM ?(?:\+ ?(?P<eom>\d{1,3}))?)$")
+_BASE = re.compile(
+    r"^(?:(?P<due>DUE|RECEIPT|DUE ?ON ?RECEIPT|COD)|N(?:ET)? ?(?P<net>\d{1,3})|"
+    r"EOM ?(?:\+ ?(?P<eom>\d{1,3}))?)$"
+)
 _DISCOUNT = re.compile(r"^(?P<pct>\d{1,2}(?:\.\d{1,2})?)/(?P<days>\d{1,3})[ ,]*(?P<rest>.+)$")
 
 
@@ -63,7 +65,8 @@ class PaymentTerms:
         }[self.kind]
         if self.discount_percent is None:
             return base
-        return f"{self.discount_percent.normalize():f}% discount within {self.discount_days} days, {base}"
+        pct = f"{self.discount_percent.normalize():f}"
+        return f"{pct}% discount within {self.discount_days} days, {base}"
 
 
 def parse_terms(text: str) -> PaymentTerms:

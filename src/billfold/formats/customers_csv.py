@@ -139,7 +139,9 @@ def parse_customers_csv(data: bytes, filename: str) -> list[ParsedCustomer]:
         number = row.get("number")
         if number is not None:
             if number in first_seen:
-                row.fail("number", f"duplicate customer number (first on line {first_seen[number]})")
+                row.fail(
+                    "number", f"duplicate customer number (first on line {first_seen[number]})"
+                )
             else:
                 first_seen[number] = start
         if record is not None:
@@ -218,7 +220,9 @@ def _credit_limit(value: str, currency: str) -> Decimal:
 
 def _channel(value: str) -> str:
     if value.lower() not in DELIVERY_CHANNELS:
-        raise ValueError(f"unknown delivery channel (expected one of {', '.join(DELIVERY_CHANNELS)})")
+        raise ValueError(
+            f"unknown delivery channel (expected one of {', '.join(DELIVERY_CHANNELS)})"
+        )
     return value.lower()
 
 
@@ -240,8 +244,15 @@ def _addresses(row: _Row) -> tuple[Address, ...]:
         if country is None:
             continue
         result.append(
-            Address(role, country, fields["line1"], fields["line2"], fields["city"],
-                    fields["postal_code"], fields["region"])
+            Address(
+                role,
+                country,
+                fields["line1"],
+                fields["line2"],
+                fields["city"],
+                fields["postal_code"],
+                fields["region"],
+            )
         )
     return tuple(result)
 
@@ -252,7 +263,9 @@ def _contacts(row: _Row) -> tuple[Contact, ...]:
         name = row.get(f"{role}_contact")
         for email in row.many(f"{role}_email"):
             if not is_email(email):
-                row.errors.append(RowError(row.line, f"{role}_email", email, "not an e-mail address"))
+                row.errors.append(
+                    RowError(row.line, f"{role}_email", email, "not an e-mail address")
+                )
                 continue
             result.append(Contact(role, email, name))
     return tuple(result)
@@ -264,9 +277,11 @@ def _exemptions(row: _Row) -> tuple[Exemption, ...]:
     valid_to = row.convert("exemption_valid_to", date.fromisoformat)
     if not (jurisdiction or certificate or valid_from or valid_to):
         return ()
-    for column, value in (("exemption_jurisdiction", jurisdiction),
-                          ("exemption_certificate", certificate),
-                          ("exemption_valid_from", valid_from)):
+    for column, value in (
+        ("exemption_jurisdiction", jurisdiction),
+        ("exemption_certificate", certificate),
+        ("exemption_valid_from", valid_from),
+    ):
         if value is None and row.get(column) is None:
             row.fail(column, "an exemption certificate needs jurisdiction, number and valid_from")
     if valid_from and valid_to and valid_to < valid_from:

@@ -25,15 +25,18 @@ from billfold.errors import BillfoldError, InvalidInput
 from billfold.money import Money
 
 
-def parse_journal_json(data: bytes, filename: str,
-                       functional_currency_of: Callable[[str], str]) -> list[EntryDraft]:
+def parse_journal_json(
+    data: bytes, filename: str, functional_currency_of: Callable[[str], str]
+) -> list[EntryDraft]:
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput(f"{filename}: not valid JSON: {exc}") from None
     items = doc if isinstance(doc, list) else [doc]
-    return [_entry(item, f"{filename}: entry {i}", functional_currency_of)
-            for i, item in enumerate(items, start=1)]
+    return [
+        _entry(item, f"{filename}: entry {i}", functional_currency_of)
+        for i, item in enumerate(items, start=1)
+    ]
 
 
 def _entry(item: Any, where: str, functional_currency_of: Callable[[str], str]) -> EntryDraft:
@@ -45,17 +48,20 @@ def _entry(item: Any, where: str, functional_currency_of: Callable[[str], str]) 
     try:
         day = date.fromisoformat(str(item["date"]))
     except ValueError:
-        raise InvalidInput(f"{where}, field 'date', value '{item['date']}': not a date "
-                           "(YYYY-MM-DD)") from None
+        raise InvalidInput(
+            f"{where}, field 'date', value '{item['date']}': not a date (YYYY-MM-DD)"
+        ) from None
     entity = str(item["entity"])
     functional = functional_currency_of(entity)
     lines = item["lines"]
     if not isinstance(lines, list):
         raise InvalidInput(f"{where}: 'lines' must be a list")
-    parsed = tuple(_line(ln, f"{where}, line {n}", functional)
-                   for n, ln in enumerate(lines, start=1))
-    return EntryDraft(entity, day, str(item["description"]), parsed,
-                      source_type=str(item.get("source", "manual")))
+    parsed = tuple(
+        _line(ln, f"{where}, line {n}", functional) for n, ln in enumerate(lines, start=1)
+    )
+    return EntryDraft(
+        entity, day, str(item["description"]), parsed, source_type=str(item.get("source", "manual"))
+    )
 
 
 def _line(ln: Any, where: str, functional_currency: str) -> PostingLine:
@@ -75,8 +81,9 @@ def _line(ln: Any, where: str, functional_currency: str) -> PostingLine:
         elif "functional" in ln:
             fn = Money.of(str(ln["functional"]), functional_currency)
         else:
-            raise InvalidInput(f"a {currency} line needs its 'functional' "
-                               f"{functional_currency} amount")
+            raise InvalidInput(
+                f"a {currency} line needs its 'functional' {functional_currency} amount"
+            )
     except BillfoldError as exc:
         raise InvalidInput(f"{where}, field '{side}', value '{ln[side]}': {exc}") from None
     if "account" not in ln:

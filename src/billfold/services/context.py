@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from billfold.config import Settings, load_settings
-from billfold.errors import BillfoldError, Conflict, DatabaseUnavailable, ImmutableRecord
+from billfold.errors import Conflict, DatabaseUnavailable, ImmutableRecord
 from billfold.store.audit import AuditEvent, append_events
 from billfold.store.db import make_engine, safe_url
 from billfold.store.migrate import require_current_schema
@@ -36,14 +36,18 @@ class Tx:
     actor: str
     now: datetime
     events: list[AuditEvent] = field(default_factory=list)
-    cache: dict[str, Any] = field(default_factory=dict)
+    cache: dict[object, Any] = field(default_factory=dict)
 
     @property
     def today(self) -> date:
         return self.now.date()
 
     def audit(
-        self, action: str, entity_type: str, entity_ref: object, before: Any = None,
+        self,
+        action: str,
+        entity_type: str,
+        entity_ref: object,
+        before: Any = None,
         after: Any = None,
     ) -> None:
         self.events.append(
@@ -61,7 +65,11 @@ class Billfold:
 
     @classmethod
     def open(
-        cls, url: str | None = None, *, actor: str | None = None, check_schema: bool = True,
+        cls,
+        url: str | None = None,
+        *,
+        actor: str | None = None,
+        check_schema: bool = True,
         settings: Settings | None = None,
     ) -> Billfold:
         settings = settings or load_settings()

@@ -48,32 +48,54 @@ def create_entity(tx: Tx, new: NewEntity, tax_ids: list[str] | None = None) -> i
     if tx.conn.execute(select(legal_entities.c.id).where(legal_entities.c.code == code)).first():
         raise Conflict(f"legal entity {code} already exists")
     normalized = [normalize_tax_id(t, country) for t in tax_ids or []]
-    values = {**asdict(new), "code": code, "country": country, "functional_currency": currency,
-              "rounding": rounding}
+    values = {
+        **asdict(new),
+        "code": code,
+        "country": country,
+        "functional_currency": currency,
+        "rounding": rounding,
+    }
     entity_id = tx.conn.execute(
         insert(legal_entities).values(**values, created_at=tx.now).returning(legal_entities.c.id)
     ).scalar_one()
     for tid in normalized:
-        tx.conn.execute(insert(entity_tax_registrations).values(
-            entity_id=entity_id, country=tid.country, scheme=tid.scheme, number=tid.number))
-    tx.audit("create", "legal_entity", code,
-             after={**values, "tax_ids": [t.number for t in normalized]})
+        tx.conn.execute(
+            insert(entity_tax_registrations).values(
+                entity_id=entity_id, country=tid.country, scheme=tid.scheme, number=tid.number
+            )
+        )
+    tx.audit(
+        "create", "legal_entity", code, after={**values, "tax_ids": [t.number for t in normalized]}
+    )
     return int(entity_id)
 
 
-def add_bank_account(tx: Tx, entity_code: str, iban: str, bic: str | None = None,
-                     bank_name: str | None = None, currency: str | None = None) -> str:
+def add_bank_account(
+    tx: Tx,
+    entity_code: str,
+    iban: str,
+    bic: str | None = None,
+    bank_name: str | None = None,
+    currency: str | None = None,
+) -> str:
     ent = lookups.entity(tx, entity_code)
     clean_iban = normalize_iban(iban)
     clean_bic = normalize_bic(bic) if bic else None
     cur = Currency.of(currency).code if currency else None
-    exists = tx.conn.execute(select(entity_bank_accounts.c.id).where(
-        entity_bank_accounts.c.entity_id == ent.id, entity_bank_accounts.c.iban == clean_iban)
+    exists = tx.conn.execute(
+        select(entity_bank_accounts.c.id).where(
+            entity_bank_accounts.c.entity_id == ent.id, entity_bank_accounts.c.iban == clean_iban
+        )
     ).first()
     if exists:
         raise Conflict(f"{ent.code} already has bank account {clean_iban}")
-    row = {"entity_id": ent.id, "iban": clean_iban, "bic": clean_bic, "bank_name": bank_name,
-           "currency": cur}
+    row = {
+        "entity_id": ent.id,
+        "iban": clean_iban,
+        "bic": clean_bic,
+        "bank_name": bank_name,
+        "currency": cur,
+    }
     tx.conn.execute(insert(entity_bank_accounts).values(**row))
     tx.audit("add_bank_account", "legal_entity", ent.code, after=row)
     return clean_iban
@@ -82,9 +104,18 @@ def add_bank_account(tx: Tx, entity_code: str, iban: str, bic: str | None = None
 def entity_details(conn: Connection, code: str) -> dict[str, object]:
     ent = lookups.entity(conn, code)
     row = conn.execute(select(legal_entities).where(legal_entities.c.id == ent.id)).mappings().one()
-    taxes = conn.execute(select(entity_tax_registrations.c.scheme, entity_tax_registrations.c.number)
-                         .where(entity_tax_registrations.c.entity_id == ent.id)).all()
-    banks = conn.execute(select(entity_bank_accounts).where(
-        entity_bank_accounts.c.entity_id == ent.id)).mappings().all()
-    return {**dict(row), "tax_ids": [f"{s} {n}" for s, n in taxes],
-            "bank_accounts": [dict(b) for b in banks]}
+    taxes = conn.execute(
+        select(entity_tax_registrations.c.scheme, entity_tax_registrations.c.number).where(
+            entity_tax_registrations.c.entity_id == ent.id
+        )
+    ).all()
+    banks = (
+        conn.execute(select(entity_bank_accounts).where(entity_bank_accounts.c.entity_id == ent.id))
+        .mappings()
+        .all()
+    )
+    return {
+        **dict(row),
+        "tax_ids": [f"{s} {n}" for s, n in taxes],
+        "bank_accounts": [dict(b) for b in banks],
+    }

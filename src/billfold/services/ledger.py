@@ -49,8 +49,17 @@ def load_chart(tx: Tx, specs: Sequence[AccountSpec] = DEFAULT_CHART) -> int:
     if new:
         tx.conn.execute(
             insert(accounts),
-            [{"code": s.code, "name": s.name, "type": s.type, "role": s.role,
-              "parent_code": s.parent_code, "active": True} for s in new],
+            [
+                {
+                    "code": s.code,
+                    "name": s.name,
+                    "type": s.type,
+                    "role": s.role,
+                    "parent_code": s.parent_code,
+                    "active": True,
+                }
+                for s in new
+            ],
         )
         for s in new:
             tx.audit("create", "account", s.code, after=_spec_dict(s))
@@ -58,8 +67,13 @@ def load_chart(tx: Tx, specs: Sequence[AccountSpec] = DEFAULT_CHART) -> int:
 
 
 def _spec_dict(s: AccountSpec) -> dict[str, str | None]:
-    return {"code": s.code, "name": s.name, "type": s.type, "role": s.role,
-            "parent_code": s.parent_code}
+    return {
+        "code": s.code,
+        "name": s.name,
+        "type": s.type,
+        "role": s.role,
+        "parent_code": s.parent_code,
+    }
 
 
 def parse_accounts_csv(data: bytes, filename: str) -> list[AccountSpec]:
@@ -68,8 +82,11 @@ def parse_accounts_csv(data: bytes, filename: str) -> list[AccountSpec]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip() for h in reader.fieldnames or []]
     reader.fieldnames = header
-    missing = [RowError(1, c, "", "required column is missing")
-               for c in ("code", "name", "type") if c not in header]
+    missing = [
+        RowError(1, c, "", "required column is missing")
+        for c in ("code", "name", "type")
+        if c not in header
+    ]
     if missing:
         raise FileRejected(filename, missing)
     errors: list[RowError] = []
@@ -90,14 +107,20 @@ def parse_accounts_csv(data: bytes, filename: str) -> list[AccountSpec]:
         if not name:
             errors.append(RowError(start, "name", name, "required value is missing"))
         if typ.lower() not in ACCOUNT_TYPES:
-            errors.append(RowError(start, "type", typ, f"expected one of {', '.join(ACCOUNT_TYPES)}"))
+            errors.append(
+                RowError(start, "type", typ, f"expected one of {', '.join(ACCOUNT_TYPES)}")
+            )
         if role and role in roles:
-            errors.append(RowError(start, "role", role, f"role already given on line {roles[role]}"))
+            errors.append(
+                RowError(start, "role", role, f"role already given on line {roles[role]}")
+            )
         if len(errors) == bad:
             seen[code] = start
             if role:
                 roles[role] = start
-            specs.append(AccountSpec(code, name, typ.lower(), role, values.get("parent_code") or None))
+            specs.append(
+                AccountSpec(code, name, typ.lower(), role, values.get("parent_code") or None)
+            )
     if errors:
         raise FileRejected(filename, errors)
     if not specs:
@@ -130,14 +153,20 @@ def import_accounts(tx: Tx, specs: Sequence[AccountSpec]) -> AccountsImport:
             tx.audit("create", "account", s.code, after=_spec_dict(s))
             created += 1
             continue
-        before = {"code": old.code, "name": old.name, "type": old.type, "role": old.role,
-                  "parent_code": old.parent_code}
+        before = {
+            "code": old.code,
+            "name": old.name,
+            "type": old.type,
+            "role": old.role,
+            "parent_code": old.parent_code,
+        }
         if before == _spec_dict(s):
             unchanged += 1
             continue
         if old.type != s.type and _has_postings(tx.conn, old.id):
-            raise Conflict(f"account {s.code} has postings: its type cannot change from "
-                           f"{old.type} to {s.type}")
+            raise Conflict(
+                f"account {s.code} has postings: its type cannot change from {old.type} to {s.type}"
+            )
         tx.conn.execute(update(accounts).where(accounts.c.id == old.id).values(**_spec_dict(s)))
         tx.audit("update", "account", s.code, before=before, after=_spec_dict(s))
         updated += 1
@@ -145,9 +174,12 @@ def import_accounts(tx: Tx, specs: Sequence[AccountSpec]) -> AccountsImport:
 
 
 def _has_postings(conn: Connection, account_id: int) -> bool:
-    return conn.execute(
-        select(postings.c.id).where(postings.c.account_id == account_id).limit(1)
-    ).first() is not None
+    return (
+        conn.execute(
+            select(postings.c.id).where(postings.c.account_id == account_id).limit(1)
+        ).first()
+        is not None
+    )
 
 
 def list_accounts(conn: Connection) -> list[dict[str, object]]:
@@ -177,11 +209,18 @@ def set_period_status(tx: Tx, entity_code: str, period: str, status: str) -> Non
         return
     values = {"status": status, "changed_at": tx.now, "changed_by": tx.actor}
     if old is None:
-        tx.conn.execute(insert(accounting_periods).values(entity_id=ent.id, period=period, **values))
+        tx.conn.execute(
+            insert(accounting_periods).values(entity_id=ent.id, period=period, **values)
+        )
     else:
         tx.conn.execute(update(accounting_periods).where(key).values(**values))
-    tx.audit("close" if status == "closed" else "reopen", "period", f"{ent.code}/{period}",
-             before={"status": old or "open"}, after={"status": status})
+    tx.audit(
+        "close" if status == "closed" else "reopen",
+        "period",
+        f"{ent.code}/{period}",
+        before={"status": old or "open"},
+        after={"status": status},
+    )
 
 
 def closed_periods(conn: Connection, entity_id: int | None = None) -> list[tuple[int, str]]:
@@ -197,7 +236,8 @@ def ensure_open(tx: Tx, entity_id: int, entity_code: str, days: Sequence[date]) 
     """Raise ``ClosedPeriod`` if any of ``days`` falls in a closed month of the entity."""
     wanted = {period_of(d) for d in days}
     closed = sorted(
-        p for (e, p) in tx.conn.execute(
+        p
+        for (e, p) in tx.conn.execute(
             select(accounting_periods.c.entity_id, accounting_periods.c.period).where(
                 tuple_(accounting_periods.c.entity_id, accounting_periods.c.period).in_(
                     [(entity_id, p) for p in wanted]
@@ -246,24 +286,39 @@ def post_entries(tx: Tx, drafts: Sequence[EntryDraft], *, audit: bool = True) ->
     header_rows = []
     for d in drafts:
         ent = lookups.entity(tx, d.entity)
-        header_rows.append({
-            "entity_id": ent.id, "entry_date": d.entry_date, "period": period_of(d.entry_date),
-            "description": d.description[:400], "source_type": d.source_type,
-            "source_ref": d.source_ref, "reverses_id": d.reverses_id, "created_at": tx.now,
-            "actor": tx.actor,
-        })
+        header_rows.append(
+            {
+                "entity_id": ent.id,
+                "entry_date": d.entry_date,
+                "period": period_of(d.entry_date),
+                "description": d.description[:400],
+                "source_type": d.source_type,
+                "source_ref": d.source_ref,
+                "reverses_id": d.reverses_id,
+                "created_at": tx.now,
+                "actor": tx.actor,
+            }
+        )
     ids = _insert_returning_ids(tx.conn, header_rows)
     posting_rows = []
     for entry_id, d, head in zip(ids, drafts, header_rows, strict=True):
         for n, ln in enumerate(d.lines, start=1):
-            posting_rows.append({
-                "entry_id": entry_id, "line_no": n, "entity_id": head["entity_id"],
-                "entry_date": d.entry_date, "account_id": acct[ln.account],
-                "currency": ln.amount.currency, "amount_minor": ln.amount.minor,
-                "functional_minor": ln.functional.minor,
-                "customer_id": cust[ln.customer] if ln.customer else None,
-                "item_type": ln.item_type, "item_ref": ln.item_ref, "memo": ln.memo,
-            })
+            posting_rows.append(
+                {
+                    "entry_id": entry_id,
+                    "line_no": n,
+                    "entity_id": head["entity_id"],
+                    "entry_date": d.entry_date,
+                    "account_id": acct[ln.account],
+                    "currency": ln.amount.currency,
+                    "amount_minor": ln.amount.minor,
+                    "functional_minor": ln.functional.minor,
+                    "customer_id": cust[ln.customer] if ln.customer else None,
+                    "item_type": ln.item_type,
+                    "item_ref": ln.item_ref,
+                    "memo": ln.memo,
+                }
+            )
     tx.conn.execute(insert(postings), posting_rows)
     if audit:
         for entry_id, d in zip(ids, drafts, strict=True):
@@ -278,11 +333,22 @@ def _insert_returning_ids(conn: Connection, rows: list[dict[str, object]]) -> li
 
 def _entry_summary(d: EntryDraft) -> dict[str, object]:
     return {
-        "entity": d.entity, "date": d.entry_date, "description": d.description,
+        "entity": d.entity,
+        "date": d.entry_date,
+        "description": d.description,
         "source": f"{d.source_type}:{d.source_ref or ''}",
         "reverses": d.reverses_id,
-        "lines": [[ln.account, str(ln.amount.amount), ln.amount.currency,
-                   str(ln.functional.amount), ln.customer, ln.item_ref] for ln in d.lines],
+        "lines": [
+            [
+                ln.account,
+                str(ln.amount.amount),
+                ln.amount.currency,
+                str(ln.functional.amount),
+                ln.customer,
+                ln.item_ref,
+            ]
+            for ln in d.lines
+        ],
     }
 
 
@@ -292,31 +358,48 @@ def post_entry(tx: Tx, draft: EntryDraft) -> int:
 
 def load_entry(conn: Connection, entry_id: int) -> EntryDraft:
     head = conn.execute(
-        select(journal_entries, legal_entities.c.code.label("entity_code"),
-               legal_entities.c.functional_currency)
+        select(
+            journal_entries,
+            legal_entities.c.code.label("entity_code"),
+            legal_entities.c.functional_currency,
+        )
         .join(legal_entities, legal_entities.c.id == journal_entries.c.entity_id)
         .where(journal_entries.c.id == entry_id)
     ).first()
     if head is None:
         raise NotFound(f"no journal entry {entry_id}")
     rows = conn.execute(
-        select(postings, accounts.c.code.label("account_code"),
-               customers.c.number.label("customer_number"))
+        select(
+            postings,
+            accounts.c.code.label("account_code"),
+            customers.c.number.label("customer_number"),
+        )
         .join(accounts, accounts.c.id == postings.c.account_id)
         .outerjoin(customers, customers.c.id == postings.c.customer_id)
-        .where(postings.c.entry_id == entry_id).order_by(postings.c.line_no)
+        .where(postings.c.entry_id == entry_id)
+        .order_by(postings.c.line_no)
     )
     lines = tuple(
         PostingLine(
             account=r.account_code,
             amount=Money.from_minor(r.amount_minor, r.currency),
             functional=Money.from_minor(r.functional_minor, head.functional_currency),
-            customer=r.customer_number, item_type=r.item_type, item_ref=r.item_ref, memo=r.memo,
+            customer=r.customer_number,
+            item_type=r.item_type,
+            item_ref=r.item_ref,
+            memo=r.memo,
         )
         for r in rows
     )
-    return EntryDraft(head.entity_code, head.entry_date, head.description, lines,
-                      head.source_type, head.source_ref, head.reverses_id)
+    return EntryDraft(
+        head.entity_code,
+        head.entry_date,
+        head.description,
+        lines,
+        head.source_type,
+        head.source_ref,
+        head.reverses_id,
+    )
 
 
 def reverse_entry(tx: Tx, entry_id: int, on: date | None = None, reason: str = "") -> int:
@@ -355,19 +438,31 @@ class TrialBalanceRow:
     currency: str
 
 
-def trial_balance(conn: Connection, as_of: date, entity_code: str | None = None
-                  ) -> list[TrialBalanceRow]:
+def trial_balance(
+    conn: Connection, as_of: date, entity_code: str | None = None
+) -> list[TrialBalanceRow]:
     """Balances per entity and account in functional currency, as of the end of ``as_of``."""
     total = func.sum(postings.c.functional_minor)
     q = (
-        select(legal_entities.c.code.label("entity"), legal_entities.c.functional_currency,
-               accounts.c.code, accounts.c.name, accounts.c.type, total.label("balance"))
+        select(
+            legal_entities.c.code.label("entity"),
+            legal_entities.c.functional_currency,
+            accounts.c.code,
+            accounts.c.name,
+            accounts.c.type,
+            total.label("balance"),
+        )
         .select_from(postings)
         .join(accounts, accounts.c.id == postings.c.account_id)
         .join(legal_entities, legal_entities.c.id == postings.c.entity_id)
         .where(postings.c.entry_date <= as_of)
-        .group_by(legal_entities.c.code, legal_entities.c.functional_currency, accounts.c.code,
-                  accounts.c.name, accounts.c.type)
+        .group_by(
+            legal_entities.c.code,
+            legal_entities.c.functional_currency,
+            accounts.c.code,
+            accounts.c.name,
+            accounts.c.type,
+        )
         .order_by(legal_entities.c.code, accounts.c.code)
     )
     if entity_code:
@@ -375,9 +470,18 @@ def trial_balance(conn: Connection, as_of: date, entity_code: str | None = None
     result = []
     for r in conn.execute(q):
         bal = Money.from_minor(int(r.balance), r.functional_currency).amount
-        result.append(TrialBalanceRow(
-            r.entity, r.code, r.name, r.type, bal if bal > 0 else Decimal(0),
-            -bal if bal < 0 else Decimal(0), r.functional_currency))
+        zero = Money.zero(r.functional_currency).amount
+        result.append(
+            TrialBalanceRow(
+                r.entity,
+                r.code,
+                r.name,
+                r.type,
+                max(bal, zero),
+                max(-bal, zero),
+                r.functional_currency,
+            )
+        )
     return result
 
 
@@ -391,21 +495,38 @@ class OpenItem:
     functional: Money
 
 
-def ar_open_items(conn: Connection, as_of: date, entity_code: str | None = None,
-                  customer_number: str | None = None) -> list[OpenItem]:
+def ar_open_items(
+    conn: Connection,
+    as_of: date,
+    entity_code: str | None = None,
+    customer_number: str | None = None,
+) -> list[OpenItem]:
     """The AR sub-ledger as of a date: postings on AR control summed per customer and item."""
     ar_id, _ = lookups.account_by_role(conn, "ar_control")
     amount, functional = func.sum(postings.c.amount_minor), func.sum(postings.c.functional_minor)
     q = (
-        select(legal_entities.c.code, legal_entities.c.functional_currency,
-               customers.c.number, postings.c.item_type, postings.c.item_ref, postings.c.currency,
-               amount.label("amount"), functional.label("functional"))
+        select(
+            legal_entities.c.code,
+            legal_entities.c.functional_currency,
+            customers.c.number,
+            postings.c.item_type,
+            postings.c.item_ref,
+            postings.c.currency,
+            amount.label("amount"),
+            functional.label("functional"),
+        )
         .select_from(postings)
         .join(customers, customers.c.id == postings.c.customer_id)
         .join(legal_entities, legal_entities.c.id == postings.c.entity_id)
         .where(postings.c.account_id == ar_id, postings.c.entry_date <= as_of)
-        .group_by(legal_entities.c.code, legal_entities.c.functional_currency, customers.c.number,
-                  postings.c.item_type, postings.c.item_ref, postings.c.currency)
+        .group_by(
+            legal_entities.c.code,
+            legal_entities.c.functional_currency,
+            customers.c.number,
+            postings.c.item_type,
+            postings.c.item_ref,
+            postings.c.currency,
+        )
         .having((amount != 0) | (functional != 0))
         .order_by(legal_entities.c.code, customers.c.number, postings.c.item_ref)
     )
@@ -414,15 +535,21 @@ def ar_open_items(conn: Connection, as_of: date, entity_code: str | None = None,
     if customer_number:
         q = q.where(customers.c.number == customer_number)
     return [
-        OpenItem(r.code, r.number, r.item_type, r.item_ref,
-                 Money.from_minor(int(r.amount), r.currency),
-                 Money.from_minor(int(r.functional), r.functional_currency))
+        OpenItem(
+            r.code,
+            r.number,
+            r.item_type,
+            r.item_ref,
+            Money.from_minor(int(r.amount), r.currency),
+            Money.from_minor(int(r.functional), r.functional_currency),
+        )
         for r in conn.execute(q)
     ]
 
 
-def ar_subledger_balance(conn: Connection, as_of: date, entity_code: str | None = None
-                         ) -> dict[str, Money]:
+def ar_subledger_balance(
+    conn: Connection, as_of: date, entity_code: str | None = None
+) -> dict[str, Money]:
     """Sum of open items per entity, in functional currency (the AR sub-ledger total)."""
     result: dict[str, Money] = {}
     for item in ar_open_items(conn, as_of, entity_code):
@@ -431,13 +558,17 @@ def ar_subledger_balance(conn: Connection, as_of: date, entity_code: str | None 
     return result
 
 
-def gl_control_balance(conn: Connection, as_of: date, entity_code: str | None = None
-                       ) -> dict[str, Money]:
+def gl_control_balance(
+    conn: Connection, as_of: date, entity_code: str | None = None
+) -> dict[str, Money]:
     """Balance of the AR control account per entity, straight from the general ledger."""
     ar_id, _ = lookups.account_by_role(conn, "ar_control")
     q = (
-        select(legal_entities.c.code, legal_entities.c.functional_currency,
-               func.sum(postings.c.functional_minor))
+        select(
+            legal_entities.c.code,
+            legal_entities.c.functional_currency,
+            func.sum(postings.c.functional_minor),
+        )
         .join(legal_entities, legal_entities.c.id == postings.c.entity_id)
         .where(postings.c.account_id == ar_id, postings.c.entry_date <= as_of)
         .group_by(legal_entities.c.code, legal_entities.c.functional_currency)
@@ -458,20 +589,39 @@ class EntryListing:
     debit_total: Money
 
 
-def list_entries(conn: Connection, *, entity_code: str | None = None, since: date | None = None,
-                 until: date | None = None, limit: int = 200) -> list[EntryListing]:
+def list_entries(
+    conn: Connection,
+    *,
+    entity_code: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    limit: int = 200,
+) -> list[EntryListing]:
     debit = func.sum(case((postings.c.functional_minor > 0, postings.c.functional_minor), else_=0))
     q = (
-        select(journal_entries.c.id, legal_entities.c.code, legal_entities.c.functional_currency,
-               journal_entries.c.entry_date, journal_entries.c.description,
-               journal_entries.c.source_type, journal_entries.c.source_ref,
-               journal_entries.c.reverses_id, debit.label("debit"))
+        select(
+            journal_entries.c.id,
+            legal_entities.c.code,
+            legal_entities.c.functional_currency,
+            journal_entries.c.entry_date,
+            journal_entries.c.description,
+            journal_entries.c.source_type,
+            journal_entries.c.source_ref,
+            journal_entries.c.reverses_id,
+            debit.label("debit"),
+        )
         .join(legal_entities, legal_entities.c.id == journal_entries.c.entity_id)
         .join(postings, postings.c.entry_id == journal_entries.c.id)
-        .group_by(journal_entries.c.id, legal_entities.c.code, legal_entities.c.functional_currency,
-                  journal_entries.c.entry_date, journal_entries.c.description,
-                  journal_entries.c.source_type, journal_entries.c.source_ref,
-                  journal_entries.c.reverses_id)
+        .group_by(
+            journal_entries.c.id,
+            legal_entities.c.code,
+            legal_entities.c.functional_currency,
+            journal_entries.c.entry_date,
+            journal_entries.c.description,
+            journal_entries.c.source_type,
+            journal_entries.c.source_ref,
+            journal_entries.c.reverses_id,
+        )
         .order_by(journal_entries.c.entry_date.desc(), journal_entries.c.id.desc())
         .limit(limit)
     )
@@ -482,8 +632,14 @@ def list_entries(conn: Connection, *, entity_code: str | None = None, since: dat
     if until:
         q = q.where(journal_entries.c.entry_date <= until)
     return [
-        EntryListing(r.id, r.code, r.entry_date, r.description,
-                     f"{r.source_type}:{r.source_ref}" if r.source_ref else r.source_type,
-                     r.reverses_id, Money.from_minor(int(r.debit), r.functional_currency))
+        EntryListing(
+            r.id,
+            r.code,
+            r.entry_date,
+            r.description,
+            f"{r.source_type}:{r.source_ref}" if r.source_ref else r.source_type,
+            r.reverses_id,
+            Money.from_minor(int(r.debit), r.functional_currency),
+        )
         for r in conn.execute(q)
     ]

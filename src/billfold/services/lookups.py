@@ -29,8 +29,15 @@ class EntityRow:
 
 
 def _entity(row: Any) -> EntityRow:
-    return EntityRow(row.id, row.code, row.name, row.country, row.functional_currency,
-                     Rounding(row.rounding), row.fiscal_year_start_month)
+    return EntityRow(
+        row.id,
+        row.code,
+        row.name,
+        row.country,
+        row.functional_currency,
+        Rounding(row.rounding),
+        row.fiscal_year_start_month,
+    )
 
 
 def entity(conn: Connection | Tx, code: str) -> EntityRow:
@@ -48,7 +55,9 @@ def entity(conn: Connection | Tx, code: str) -> EntityRow:
 
 
 def entity_by_id(conn: Connection, entity_id: int) -> EntityRow:
-    return _entity(conn.execute(select(legal_entities).where(legal_entities.c.id == entity_id)).one())
+    return _entity(
+        conn.execute(select(legal_entities).where(legal_entities.c.id == entity_id)).one()
+    )
 
 
 def all_entities(conn: Connection) -> list[EntityRow]:

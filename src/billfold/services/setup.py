@@ -13,8 +13,9 @@ from billfold.store.db import make_engine
 from billfold.store.tables import legal_entities
 
 
-def initialise(url: str, actor: str, entity: NewEntity | None, tax_ids: list[str] | None = None
-               ) -> Billfold:
+def initialise(
+    url: str, actor: str, entity: NewEntity | None, tax_ids: list[str] | None = None
+) -> Billfold:
     """Migrate the schema to the head, load the default chart, create the entity if given.
 
     Running it again on an initialised database is harmless: migrations and the chart are
@@ -26,10 +27,15 @@ def initialise(url: str, actor: str, entity: NewEntity | None, tax_ids: list[str
     with app.transaction() as tx:
         load_chart(tx)
         if entity is not None:
-            exists = tx.conn.execute(select(legal_entities.c.id).where(
-                legal_entities.c.code == entity.code.strip().upper())).first()
+            exists = tx.conn.execute(
+                select(legal_entities.c.id).where(
+                    legal_entities.c.code == entity.code.strip().upper()
+                )
+            ).first()
             if exists:
-                raise Conflict(f"legal entity {entity.code.upper()} already exists; "
-                               "the database is already initialised")
+                raise Conflict(
+                    f"legal entity {entity.code.upper()} already exists; "
+                    "the database is already initialised"
+                )
             create_entity(tx, entity, tax_ids)
     return app

@@ -35,15 +35,25 @@ def to_json(value: Any) -> str | None:
             return sorted(obj) if isinstance(obj, set | frozenset) else list(obj)
         raise TypeError(f"cannot put {type(obj).__name__} into the audit log")
 
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=default,
-                      ensure_ascii=False)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), default=default, ensure_ascii=False
+    )
 
 
 def row_hash(prev_hash: str, row: dict[str, Any]) -> str:
     content = json.dumps(
-        [row["id"], row["at"], row["actor"], row["action"], row["entity_type"],
-         row["entity_ref"], row["before_json"], row["after_json"]],
-        separators=(",", ":"), ensure_ascii=False,
+        [
+            row["id"],
+            row["at"],
+            row["actor"],
+            row["action"],
+            row["entity_type"],
+            row["entity_ref"],
+            row["before_json"],
+            row["after_json"],
+        ],
+        separators=(",", ":"),
+        ensure_ascii=False,
     )
     return hashlib.sha256((prev_hash + content).encode("utf-8")).hexdigest()
 
@@ -109,25 +119,51 @@ def verify_chain(conn: Connection, batch: int = 5000) -> ChainReport:
         row = dict(r)
         rid = row["id"]
         if rid > head_id:
-            return ChainReport(False, expected_id - 1, f"row {rid} was inserted behind "
-                               f"Billfold's back (the log ends at row {head_id})", rid)
+            return ChainReport(
+                False,
+                expected_id - 1,
+                f"row {rid} was inserted behind Billfold's back (the log ends at row {head_id})",
+                rid,
+            )
         if rid != expected_id:
-            return ChainReport(False, expected_id - 1, f"row {expected_id} was deleted "
-                               f"(the next row is {rid})", expected_id)
+            return ChainReport(
+                False,
+                expected_id - 1,
+                f"row {expected_id} was deleted (the next row is {rid})",
+                expected_id,
+            )
         if row["prev_hash"] != prev:
-            return ChainReport(False, expected_id - 1, f"row {rid} does not follow row "
-                               f"{rid - 1}: the chain was broken by an inserted or replaced row", rid)
+            return ChainReport(
+                False,
+                expected_id - 1,
+                f"row {rid} does not follow row "
+                f"{rid - 1}: the chain was broken by an inserted or replaced row",
+                rid,
+            )
         if row_hash(prev, row) != row["hash"]:
-            return ChainReport(False, expected_id - 1, f"row {rid} was changed after it was "
-                               f"written ({row['action']} {row['entity_type']} "
-                               f"{row['entity_ref']})", rid)
+            return ChainReport(
+                False,
+                expected_id - 1,
+                f"row {rid} was changed after it was "
+                f"written ({row['action']} {row['entity_type']} "
+                f"{row['entity_ref']})",
+                rid,
+            )
         prev = row["hash"]
         expected_id += 1
     count = expected_id - 1
     if count != head_id:
-        return ChainReport(False, count, f"rows {count + 1} to {head_id} were deleted from the "
-                           "end of the log", count + 1)
+        return ChainReport(
+            False,
+            count,
+            f"rows {count + 1} to {head_id} were deleted from the end of the log",
+            count + 1,
+        )
     if prev != head_hash:
-        return ChainReport(False, count, f"row {count} does not match the recorded head of "
-                           "the chain: it was replaced", count)
+        return ChainReport(
+            False,
+            count,
+            f"row {count} does not match the recorded head of the chain: it was replaced",
+            count,
+        )
     return ChainReport(True, count)

@@ -72,7 +72,5 @@ def make_engine(url: str, *, check: bool = True) -> Engine:
                 conn.execute(text("SELECT 1"))
         except OperationalError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise DatabaseUnavailable(
-                f"cannot reach database {safe_url(url)}: {reason}"
-            ) from None
+            raise DatabaseUnavailable(f"cannot reach database {safe_url(url)}: {reason}") from None
     return engine

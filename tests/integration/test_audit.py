@@ -1,0 +1,67 @@
+import pytest
+from sqlalchemy import text
+
+from billfold.services.context import Billfold
+from billfold.store.audit import verify_chain
+
+from .helpers import load_customers
+
+pytestmark = pytest.mark.integration
+
+
+def tamper(bf: Billfold, sql: str) -> None:
+    """What a DBA with full rights could do: lift the append-only trigger and edit."""
+    with bf.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_log_no_update"))
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_log_no_delete"))
+        else:
+            conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only"))
+        conn.execute(text(sql))
+
+
+def verify(bf: Billfold) -> tuple[bool, str | None]:
+    with bf.reading() as conn:
+        report = verify_chain(conn)
+    return report.ok, report.problem
+
+
+def test_intact_chain_verifies(bf: Billfold) -> None:
+    load_customers(bf)
+    assert verify(bf) == (True, None)
+
+
+def test_changed_row_is_named(bf: Billfold) -> None:
+    load_customers(bf)
+    tamper(bf, "UPDATE audit_log SET actor = 'mallory' WHERE id = 5")
+    ok, problem = verify(bf)
+    assert not ok and problem is not None and problem.startswith("row 5 was changed")
+
+
+def test_deleted_row_is_named(bf: Billfold) -> None:
+    load_customers(bf)
+    tamper(bf, "DELETE FROM audit_log WHERE id = 7")
+    assert verify(bf) == (False, "row 7 was deleted (the next row is 8)")
+
+
+def test_rows_cut_off_the_end_are_noticed(bf: Billfold) -> None:
+    load_customers(bf)
+    with bf.reading() as conn:
+        last = conn.execute(text("SELECT max(id) FROM audit_log")).scalar_one()
+    tamper(bf, f"DELETE FROM audit_log WHERE id >= {last - 1}")
+    assert verify(bf) == (False, f"rows {last - 1} to {last} were deleted from the end of the log")
+
+
+def test_inserted_row_is_named(bf: Billfold) -> None:
+    load_customers(bf)
+    with bf.reading() as conn:
+        last = conn.execute(text("SELECT max(id) FROM audit_log")).scalar_one()
+    tamper(
+        bf,
+        "INSERT INTO audit_log (id, at, actor, action, entity_type, entity_ref, prev_hash, "
+        f"hash) VALUES ({last + 1}, 'now', 'mallory', 'create', 'customer', 'C9', 'x', 'y')",
+    )
+    ok, problem = verify(bf)
+    assert not ok and problem == (
+        f"row {last + 1} was inserted behind Billfold's back (the log ends at row {last})"
+    )

@@ -1,0 +1,40 @@
+import pytest
+from sqlalchemy import inspect
+
+from billfold.errors import DatabaseUnavailable, NotInitialised
+from billfold.services.context import Billfold
+from billfold.services.entities import NewEntity
+from billfold.services.setup import initialise
+from billfold.store import migrate
+from billfold.store.db import make_engine
+
+pytestmark = pytest.mark.integration
+
+
+def test_migrations_create_the_schema_and_init_is_repeatable(empty_db_url: str) -> None:
+    with pytest.raises(NotInitialised, match="billfold init"):
+        Billfold.open(empty_db_url)
+    app = initialise(empty_db_url, "tester", NewEntity("X1", "X One", "FR", "EUR"))
+    tables = set(inspect(app.engine).get_table_names())
+    assert {"customers", "journal_entries", "postings", "audit_log", "accounts"} <= tables
+    assert migrate.current_revision(app.engine) == migrate.head_revision()
+    again = initialise(empty_db_url, "tester", None)  # no entity: only migrations and chart
+    with again.reading() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM accounts").scalar_one() == 21
+    app.engine.dispose()
+    again.engine.dispose()
+
+
+def test_unreachable_database_is_a_clear_error() -> None:
+    with pytest.raises(DatabaseUnavailable) as info:
+        make_engine("postgresql+psycopg://billfold:s3cret@127.0.0.1:1/nowhere")
+    message = str(info.value)
+    assert message.startswith("cannot reach database postgresql+psycopg://billfold:***@127.0.0.1:1")
+    assert "s3cret" not in message
+
+
+def test_unusable_url_is_a_clear_error() -> None:
+    with pytest.raises(DatabaseUnavailable, match="not a valid URL"):
+        make_engine("not a url")
+    with pytest.raises(DatabaseUnavailable, match="cannot reach database sqlite:////no/such/dir"):
+        make_engine("sqlite:////no/such/dir/x.db")
