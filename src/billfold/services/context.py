@@ -100,7 +100,7 @@ def _database_error(exc: DBAPIError, url: str) -> Exception:
     """Turn a driver error into a BillfoldError a user can act on (or re-raise it unchanged)."""
     message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
     if "append-only" in message:
-        return ImmutableRecord(message)
+        return ImmutableRecord(message.removeprefix("ERROR:").strip())
     if isinstance(exc, IntegrityError):
         return Conflict(f"the database refused the change: {message}")
     if exc.connection_invalidated:

@@ -65,6 +65,11 @@ legal_entities = Table(
     Column("region", String(100)),
     Column("email", String(200)),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # invoicing policy (migration 0002)
+    Column("tax_rounding", String(8), nullable=False, server_default="line"),
+    Column("price_decimals", Integer, nullable=False, server_default="6"),
+    Column("quantity_decimals", Integer, nullable=False, server_default="4"),
+    Column("oss_registered", Boolean, nullable=False, server_default="0"),
     CheckConstraint("fiscal_year_start_month BETWEEN 1 AND 12", name="fiscal_month"),
     CheckConstraint("rounding IN ('half-up', 'half-even')", name="rounding_mode"),
 )
@@ -275,4 +280,181 @@ import_batches = Table(
     Column("imported_at", DateTime(timezone=True), nullable=False),
     Column("actor", String(100), nullable=False),
     UniqueConstraint("kind", "fingerprint"),
+)
+
+# --- catalog, tax rates, exchange rates (migration 0002) -------------------------------------
+
+products = Table(
+    "products",
+    metadata,
+    _id(),
+    Column("sku", String(64), nullable=False, unique=True),
+    Column("description", String(400), nullable=False),
+    Column("unit_code", String(8), nullable=False, server_default="C62"),
+    Column("kind", String(8), nullable=False, server_default="services"),
+    Column("tax_class", String(16), nullable=False, server_default="standard"),
+    Column("exemption_reason", String(200)),
+    Column("revenue_account", String(32), nullable=False),
+    Column("family", String(40)),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("fingerprint", String(64), nullable=False),
+    CheckConstraint("kind IN ('goods', 'services')", name="product_kind"),
+)
+
+# Unit prices are exact decimal strings: SQLite has no exact decimal type.
+prices = Table(
+    "prices",
+    metadata,
+    _id(),
+    Column("sku", String(64), ForeignKey("products.sku"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("customer_id", Id, ForeignKey("customers.id")),
+    Column("unit_price", String(40), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date),
+    Index("ix_prices_lookup", "sku", "currency", "customer_id"),
+)
+
+vat_rate_overrides = Table(
+    "vat_rate_overrides",
+    metadata,
+    _id(),
+    Column("country", String(2), nullable=False),
+    Column("region", String(8), nullable=False, server_default=""),
+    Column("tax_type", String(8), nullable=False),
+    Column("rate_name", String(16), nullable=False),
+    Column("category", String(2), nullable=False),
+    Column("rate", String(16), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date),
+)
+
+sales_tax_rates = Table(
+    "sales_tax_rates",
+    metadata,
+    _id(),
+    Column("state", String(2), nullable=False),
+    Column("county", String(80), nullable=False, server_default=""),
+    Column("city", String(80), nullable=False, server_default=""),
+    Column("special_district", String(80), nullable=False, server_default=""),
+    Column("zip_from", String(10), nullable=False, server_default=""),
+    Column("zip_to", String(10), nullable=False, server_default=""),
+    Column("jurisdiction_code", String(40), nullable=False),
+    Column("jurisdiction_level", String(8), nullable=False),
+    Column("rate", String(16), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date),
+)
+
+fx_rates = Table(
+    "fx_rates",
+    metadata,
+    Column("rate_date", Date, primary_key=True),
+    Column("base", String(3), primary_key=True),
+    Column("quote", String(3), primary_key=True),
+    # units of ``quote`` for one unit of ``base``, exact decimal text
+    Column("rate", String(40), nullable=False),
+    Column("source", String(40), nullable=False),
+)
+
+# --- invoices (migration 0002) ---------------------------------------------------------------
+
+number_sequences = Table(
+    "number_sequences",
+    metadata,
+    Column("entity_id", Id, ForeignKey("legal_entities.id"), primary_key=True),
+    Column("series", String(16), primary_key=True),
+    Column("fiscal_year", Integer, primary_key=True),
+    Column("last_number", BigInteger, nullable=False),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    _id(),
+    Column("entity_id", Id, ForeignKey("legal_entities.id"), nullable=False),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("doc_type", String(12), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("series", String(16), nullable=False),
+    Column("number", String(40)),
+    Column("draft_ref", String(80), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("functional_currency", String(3), nullable=False),
+    Column("fx_rate", String(40), nullable=False),
+    Column("rounding", String(16), nullable=False),
+    Column("tax_rounding", String(8), nullable=False),
+    Column("price_mode", String(10), nullable=False),
+    Column("issue_date", Date, nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("supply_date", Date),
+    Column("period_start", Date),
+    Column("period_end", Date),
+    Column("payment_terms", String(32), nullable=False),
+    Column("po_number", String(80)),
+    Column("buyer_reference", String(80)),
+    Column("language", String(8), nullable=False),
+    Column("net_minor", BigInteger, nullable=False),
+    Column("tax_minor", BigInteger, nullable=False),
+    Column("total_minor", BigInteger, nullable=False),
+    Column("functional_total_minor", BigInteger, nullable=False),
+    Column("corrects_id", Id, ForeignKey("invoices.id")),
+    Column("reason", String(400)),
+    Column("notes", Text),
+    Column("seller_json", Text),
+    Column("buyer_json", Text),
+    Column("entry_id", Id, ForeignKey("journal_entries.id")),
+    Column("void_entry_id", Id, ForeignKey("journal_entries.id")),
+    Column("origin", String(16), nullable=False, server_default="billfold"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("issued_at", DateTime(timezone=True)),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("voided_at", DateTime(timezone=True)),
+    UniqueConstraint("entity_id", "number"),
+    UniqueConstraint("entity_id", "draft_ref"),
+    Index("ix_invoices_status_date", "status", "issue_date"),
+    CheckConstraint("doc_type IN ('invoice', 'credit_note', 'debit_note')", name="doc_type"),
+    CheckConstraint("status IN ('draft', 'issued', 'voided')", name="invoice_status"),
+    CheckConstraint("(status = 'draft') OR (number IS NOT NULL)", name="issued_has_number"),
+    CheckConstraint("total_minor >= 0", name="total_not_negative"),
+)
+
+invoice_lines = Table(
+    "invoice_lines",
+    metadata,
+    _id(),
+    Column("invoice_id", Id, ForeignKey("invoices.id"), nullable=False, index=True),
+    Column("line_no", Integer, nullable=False),
+    Column("sku", String(64)),
+    Column("description", String(400), nullable=False),
+    Column("quantity", String(40), nullable=False),
+    Column("unit_code", String(8), nullable=False),
+    Column("unit_price", String(40), nullable=False),
+    Column("discount_minor", BigInteger, nullable=False),
+    Column("net_minor", BigInteger, nullable=False),
+    Column("tax_minor", BigInteger, nullable=False),
+    Column("revenue_account", String(32), nullable=False),
+    Column("period_start", Date),
+    Column("period_end", Date),
+    Column("note", String(400)),
+    Column("credits_line_id", Id, ForeignKey("invoice_lines.id")),
+    UniqueConstraint("invoice_id", "line_no"),
+)
+
+invoice_line_taxes = Table(
+    "invoice_line_taxes",
+    metadata,
+    _id(),
+    Column("invoice_id", Id, ForeignKey("invoices.id"), nullable=False, index=True),
+    Column("line_no", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("jurisdiction", String(40), nullable=False),
+    Column("category", String(2), nullable=False),
+    Column("rate", String(16), nullable=False),
+    Column("tax_type", String(8), nullable=False),
+    Column("exemption_reason", String(300)),
+    Column("exemption_code", String(20)),
+    Column("taxable_minor", BigInteger, nullable=False),
+    Column("tax_minor", BigInteger, nullable=False),
+    UniqueConstraint("invoice_id", "line_no", "seq"),
 )

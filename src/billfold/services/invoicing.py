@@ -1,0 +1,787 @@
+"""Invoices: draft -> issued (gapless number + journal entry + audit, one transaction) -> voided.
+
+Everything here works on batches: creating or issuing N invoices costs a fixed number of SQL
+statements per batch (bulk inserts and executemany updates), not per invoice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from billfold.domain.invoice_calc import ComputedInvoice, LineInput, compute_invoice
+from billfold.domain.ledger import EntryDraft, PostingLine
+from billfold.domain.tax import TaxContext, TaxEngine
+from billfold.domain.terms import parse_terms
+from billfold.errors import Conflict, InvalidInput, NotFound
+from billfold.formats.invoice_json import InvoiceRequest, LineRequest
+from billfold.money import Currency, Money, Rounding
+from billfold.services import catalog, fx, lookups
+from billfold.services.context import Tx
+from billfold.services.ledger import ensure_open, post_entries
+from billfold.services.parties import Buyer, Seller, load_buyers, load_seller, party_to_json
+from billfold.services.tax_rates import load_engine
+from billfold.store.tables import (
+    accounts,
+    customers,
+    invoice_line_taxes,
+    invoice_lines,
+    invoices,
+    legal_entities,
+    number_sequences,
+    postings,
+)
+
+SERIES = {"invoice": "INV", "credit_note": "CN", "debit_note": "DN"}
+BATCH = 2000
+
+
+# --- drafts ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DraftResult:
+    created: list[int]
+    existing: list[int]
+
+
+def request_ref(req: InvoiceRequest, fallback: str) -> str:
+    return req.ref or fallback
+
+
+def create_drafts(
+    tx: Tx, requests: Sequence[InvoiceRequest], *, source: str = "api"
+) -> DraftResult:
+    """Price, tax and store draft invoices; a request whose ref exists already is skipped."""
+    if not requests:
+        return DraftResult([], [])
+    refs = [request_ref(r, f"{source}:{i}") for i, r in enumerate(requests, start=1)]
+    sellers = {
+        code: load_seller(tx.conn, lookups.entity(tx, code).id)
+        for code in {r.entity for r in requests}
+    }
+    known = _existing_refs(
+        tx.conn, [(sellers[r.entity].id, ref) for r, ref in zip(requests, refs, strict=True)]
+    )
+    todo = [
+        (r, ref)
+        for r, ref in zip(requests, refs, strict=True)
+        if (sellers[r.entity].id, ref) not in known
+    ]
+    buyers = load_buyers(tx.conn, {r.customer for r, _ in todo})
+    products = catalog.load_products(tx.conn, {ln.sku for r, _ in todo for ln in r.lines if ln.sku})
+    engine = load_engine(tx.conn)
+    corrected = _corrected_invoices(tx.conn, [r for r, _ in todo])
+    head_rows, line_rows, tax_rows = [], [], []
+    for req, ref in todo:
+        seller, buyer = sellers[req.entity], buyers[req.customer]
+        built = _build(tx, req, seller, buyer, products, engine)
+        head_rows.append(_head_row(tx, req, ref, seller, buyer, built, corrected))
+        line_rows.append(built.lines)
+        tax_rows.append(built.taxes)
+    ids = _insert_ids(tx.conn, head_rows)
+    flat_lines = [
+        {**row, "invoice_id": iid} for iid, rows in zip(ids, line_rows, strict=True) for row in rows
+    ]
+    flat_taxes = [
+        {**row, "invoice_id": iid} for iid, rows in zip(ids, tax_rows, strict=True) for row in rows
+    ]
+    if flat_lines:
+        tx.conn.execute(insert(invoice_lines), flat_lines)
+    if flat_taxes:
+        tx.conn.execute(insert(invoice_line_taxes), flat_taxes)
+    for iid, head in zip(ids, head_rows, strict=True):
+        tx.audit(
+            "create_draft",
+            "invoice",
+            f"draft {iid}",
+            after={
+                "ref": head["draft_ref"],
+                "customer": head["_customer"],
+                "total": str(Money.from_minor(head["total_minor"], head["currency"])),
+            },
+        )
+    return DraftResult(ids, sorted(known.values()))
+
+
+@dataclass(frozen=True, slots=True)
+class _Built:
+    computed: ComputedInvoice
+    lines: list[dict[str, Any]]
+    taxes: list[dict[str, Any]]
+    notes: list[str]
+    currency: str
+    fx_rate: Decimal
+    functional_total: int
+    due: date
+    terms: str
+
+
+def _check_precision(value: Decimal, places: int, what: str, where: str) -> None:
+    if value != value.quantize(Decimal(1).scaleb(-places)):
+        raise InvalidInput(
+            f"{where}: {what} {value} has more than {places} decimals "
+            "(the legal entity's configured precision)"
+        )
+
+
+def _build(
+    tx: Tx,
+    req: InvoiceRequest,
+    seller: Seller,
+    buyer: Buyer,
+    products: dict[str, catalog.Product],
+    engine: TaxEngine,
+) -> _Built:
+    currency = Currency.of(req.currency or buyer.currency).code
+    tax_day = req.supply_date or req.period_end or req.issue_date
+    ctx = TaxContext(
+        seller_country=seller.country,
+        buyer_country=buyer.tax_country,
+        tax_date=tax_day,
+        seller_region=seller.region,
+        seller_oss=seller.oss,
+        buyer_vat_id=buyer.vat_id,
+        buyer_region=buyer.tax_region,
+        buyer_postal_code=buyer.tax_postal_code,
+        buyer_city=buyer.tax_city,
+        exemptions=buyer.exemptions,
+    )
+    inputs, notes = [], list(req.notes)
+    for n, ln in enumerate(req.lines, start=1):
+        where = f"{req.where}, line {n}"
+        inputs.append(
+            _line_input(tx, ln, where, seller, buyer, currency, products, engine, ctx, notes, req)
+        )
+    try:
+        computed = compute_invoice(
+            inputs,
+            currency,
+            rounding=Rounding(seller.rounding),
+            tax_rounding=seller.tax_rounding,
+            price_mode=req.price_mode or "exclusive",
+            invoice_discount_percent=req.discount_percent,
+            invoice_discount_amount=req.discount_amount,
+        )
+    except InvalidInput as exc:
+        raise InvalidInput(f"{req.where}: {exc}") from None
+    if computed.gross_total.amount < 0:
+        raise InvalidInput(
+            f"{req.where}: the invoice total {computed.gross_total} is negative; "
+            "issue a credit memo instead (`billfold credit-memos create`)"
+        )
+    rate = _fx_rate(tx, currency, seller.functional_currency, req.issue_date)
+    functional = Money.rounded(
+        computed.gross_total.amount * rate, seller.functional_currency, Rounding(seller.rounding)
+    )
+    terms = parse_terms(req.payment_terms or buyer.payment_terms)
+    lines, taxes = [], []
+    for cl in computed.lines:
+        lines.append(
+            {
+                "line_no": cl.line_no,
+                "sku": cl.input.sku,
+                "description": cl.input.description,
+                "quantity": _text(cl.input.quantity),
+                "unit_code": cl.input.unit_code,
+                "unit_price": _text(cl.input.unit_price),
+                "discount_minor": cl.discount.minor,
+                "net_minor": cl.net.minor,
+                "tax_minor": cl.tax.minor,
+                "revenue_account": cl.input.revenue_account,
+                "period_start": cl.input.period_start,
+                "period_end": cl.input.period_end,
+                "note": cl.input.note,
+                "credits_line_id": None,
+            }
+        )
+        for seq, t in enumerate(cl.taxes, start=1):
+            taxes.append(
+                {
+                    "line_no": cl.line_no,
+                    "seq": seq,
+                    "jurisdiction": t.component.jurisdiction,
+                    "category": t.component.category,
+                    "rate": _text(t.component.rate),
+                    "tax_type": t.component.tax_type,
+                    "exemption_reason": t.component.exemption_reason,
+                    "exemption_code": t.component.exemption_code,
+                    "taxable_minor": cl.net.minor,
+                    "tax_minor": t.amount.minor,
+                }
+            )
+    return _Built(
+        computed,
+        lines,
+        taxes,
+        list(dict.fromkeys(notes)),
+        currency,
+        rate,
+        functional.minor,
+        terms.due_date(req.issue_date),
+        terms.code,
+    )
+
+
+def _line_input(
+    tx: Tx,
+    ln: LineRequest,
+    where: str,
+    seller: Seller,
+    buyer: Buyer,
+    currency: str,
+    products: dict[str, catalog.Product],
+    engine: TaxEngine,
+    ctx: TaxContext,
+    notes: list[str],
+    req: InvoiceRequest,
+) -> LineInput:
+    product = products.get(ln.sku) if ln.sku else None
+    _check_precision(ln.quantity, seller.quantity_decimals, "quantity", where)
+    if ln.unit_price is not None:
+        _check_precision(ln.unit_price, seller.price_decimals, "unit price", where)
+        price = ln.unit_price
+    elif product is not None:
+        price = catalog.price_for(tx.conn, product.sku, currency, buyer.id, req.issue_date)
+    else:
+        raise InvalidInput(f"{where}: a line without a product needs a unit_price")
+    try:
+        det = engine.determine(
+            ctx,
+            product.kind if product else "services",
+            product.tax_class if product else "standard",
+            ln.tax_category,
+            ln.tax_rate,
+            ln.exemption_reason or (product.exemption_reason if product else None),
+        )
+    except InvalidInput as exc:
+        raise InvalidInput(f"{where}: {exc}") from None
+    if det.note:
+        notes.append(det.note)
+    account = ln.revenue_account or (product.revenue_account if product else None)
+    if account is None:
+        account = lookups.account_by_role(tx, "revenue")[1]
+    return LineInput(
+        description=ln.description or (product.description if product else ""),
+        quantity=ln.quantity,
+        unit_price=price,
+        components=det.components,
+        unit_code=ln.unit_code or (product.unit_code if product else "C62"),
+        sku=product.sku if product else None,
+        discount_percent=ln.discount_percent,
+        discount_amount=ln.discount_amount,
+        revenue_account=account,
+        period_start=ln.period_start or req.period_start,
+        period_end=ln.period_end or req.period_end,
+        note=ln.note,
+    )
+
+
+def _text(value: Decimal) -> str:
+    text = f"{value.normalize():f}"
+    return "0" if text in ("-0", "") else text
+
+
+def _fx_rate(tx: Tx, currency: str, functional: str, day: date) -> Decimal:
+    key = ("fx", currency, functional, day)
+    if key not in tx.cache:
+        tx.cache[key] = fx.rate_on(tx.conn, currency, functional, day)
+    rate: Decimal = tx.cache[key]
+    return rate
+
+
+def _head_row(
+    tx: Tx,
+    req: InvoiceRequest,
+    ref: str,
+    seller: Seller,
+    buyer: Buyer,
+    built: _Built,
+    corrected: dict[tuple[int, str], int],
+) -> dict[str, Any]:
+    corrects_id = None
+    if req.corrects:
+        corrects_id = corrected.get((seller.id, req.corrects))
+        if corrects_id is None:
+            raise NotFound(
+                f"{req.where}: no issued invoice {req.corrects} of {seller.code} to correct"
+            )
+    c = built.computed
+    return {
+        "entity_id": seller.id,
+        "customer_id": buyer.id,
+        "doc_type": req.doc_type,
+        "status": "draft",
+        "series": SERIES[req.doc_type],
+        "number": None,
+        "draft_ref": ref,
+        "currency": built.currency,
+        "functional_currency": seller.functional_currency,
+        "fx_rate": _text(built.fx_rate),
+        "rounding": seller.rounding,
+        "tax_rounding": seller.tax_rounding,
+        "price_mode": req.price_mode or "exclusive",
+        "issue_date": req.issue_date,
+        "due_date": built.due,
+        "supply_date": req.supply_date,
+        "period_start": req.period_start,
+        "period_end": req.period_end,
+        "payment_terms": built.terms,
+        "po_number": req.po_number,
+        "buyer_reference": req.buyer_reference,
+        "language": req.language or buyer.language,
+        "net_minor": c.net_total.minor,
+        "tax_minor": c.tax_total.minor,
+        "total_minor": c.gross_total.minor,
+        "functional_total_minor": built.functional_total,
+        "corrects_id": corrects_id,
+        "reason": req.reason,
+        "notes": json.dumps(built.notes) if built.notes else None,
+        "created_at": tx.now,
+        "_customer": buyer.number,
+    }
+
+
+def _insert_ids(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    if not rows:
+        return []
+    clean = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
+    stmt = insert(invoices).returning(invoices.c.id, sort_by_parameter_order=True)
+    return [r[0] for r in conn.execute(stmt, clean)]
+
+
+def _existing_refs(conn: Connection, keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    found: dict[tuple[int, str], int] = {}
+    by_entity: dict[int, list[str]] = defaultdict(list)
+    for entity_id, ref in keys:
+        by_entity[entity_id].append(ref)
+    for entity_id, refs in by_entity.items():
+        for start in range(0, len(refs), 500):
+            q = select(invoices.c.draft_ref, invoices.c.id).where(
+                invoices.c.entity_id == entity_id,
+                invoices.c.draft_ref.in_(refs[start : start + 500]),
+            )
+            found.update({(entity_id, r): i for r, i in conn.execute(q)})
+    return found
+
+
+def _corrected_invoices(
+    conn: Connection, requests: list[InvoiceRequest]
+) -> dict[tuple[int, str], int]:
+    numbers = {r.corrects for r in requests if r.corrects}
+    if not numbers:
+        return {}
+    q = select(invoices.c.entity_id, invoices.c.number, invoices.c.id).where(
+        invoices.c.number.in_(sorted(numbers)),
+        invoices.c.status == "issued",
+        invoices.c.doc_type == "invoice",
+    )
+    return {(e, n): i for e, n, i in conn.execute(q)}
+
+
+def file_ref_prefix(data: bytes) -> str:
+    """Refs for requests without one: the file's fingerprint and position (re-import = no-op)."""
+    return "file:" + hashlib.sha256(data).hexdigest()[:20]
+
+
+# --- issuing ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IssueResult:
+    numbers: list[str]
+
+
+def issue(tx: Tx, invoice_ids: Sequence[int]) -> IssueResult:
+    """Issue drafts: number, freeze, post, audit. All of them, or none."""
+    numbers: list[str] = []
+    for start in range(0, len(invoice_ids), BATCH):
+        numbers += _issue_batch(tx, list(invoice_ids[start : start + BATCH]))
+    return IssueResult(numbers)
+
+
+def draft_ids(
+    conn: Connection,
+    *,
+    entity: str | None = None,
+    before: date | None = None,
+    numbers: Iterable[str] | None = None,
+) -> list[int]:
+    q = (
+        select(invoices.c.id)
+        .where(invoices.c.status == "draft")
+        .order_by(invoices.c.issue_date, invoices.c.id)
+    )
+    if entity:
+        q = q.join(legal_entities, legal_entities.c.id == invoices.c.entity_id).where(
+            legal_entities.c.code == entity
+        )
+    if before:
+        q = q.where(invoices.c.issue_date <= before)
+    return [r[0] for r in conn.execute(q)]
+
+
+def _issue_batch(tx: Tx, ids: list[int]) -> list[str]:
+    heads = {r.id: r for r in tx.conn.execute(select(invoices).where(invoices.c.id.in_(ids)))}
+    missing = [i for i in ids if i not in heads]
+    if missing:
+        raise NotFound(f"no draft invoice with id {missing[0]}")
+    not_draft = [heads[i] for i in ids if heads[i].status != "draft"]
+    if not_draft:
+        raise Conflict(
+            f"invoice {not_draft[0].number} is already {not_draft[0].status}; "
+            "issued documents never change"
+        )
+    ordered = sorted(ids, key=lambda i: (heads[i].issue_date, i))
+    sellers = {e: load_seller(tx.conn, e) for e in {h.entity_id for h in heads.values()}}
+    for entity_id, seller in sellers.items():
+        ensure_open(
+            tx,
+            entity_id,
+            seller.code,
+            [h.issue_date for h in heads.values() if h.entity_id == entity_id],
+        )
+    numbers = _assign_numbers(tx, [heads[i] for i in ordered], sellers)
+    cust_numbers = dict(
+        tx.conn.execute(
+            select(customers.c.id, customers.c.number).where(
+                customers.c.id.in_({h.customer_id for h in heads.values()})
+            )
+        ).all()
+    )
+    buyers = load_buyers(tx.conn, cust_numbers.values())
+    lines, taxes = _load_lines(tx.conn, ids)
+    tax_accounts = ensure_tax_accounts(
+        tx, {_tax_account(t) for rows in taxes.values() for t in rows if t.tax_minor}
+    )
+    ar_account = lookups.account_by_role(tx, "ar_control")[1]
+    drafts = []
+    for iid in ordered:
+        h = heads[iid]
+        drafts.append(
+            _issue_entry(
+                h,
+                numbers[iid],
+                sellers[h.entity_id].code,
+                cust_numbers[h.customer_id],
+                lines[iid],
+                taxes[iid],
+                tax_accounts,
+                ar_account,
+            )
+        )
+    entry_ids = post_entries(tx, [d for d in drafts if d is not None], audit=False)
+    entry_iter = iter(entry_ids)
+    updates = []
+    for iid, d in zip(ordered, drafts, strict=True):
+        h = heads[iid]
+        buyer = buyers[cust_numbers[h.customer_id]]
+        seller = sellers[h.entity_id]
+        updates.append(
+            {
+                "key": iid,
+                "status": "issued",
+                "number": numbers[iid],
+                "issued_at": tx.now,
+                "entry_id": next(entry_iter) if d is not None else None,
+                "seller_json": json.dumps(_seller_snapshot(seller, h.currency, numbers[iid])),
+                "buyer_json": json.dumps(party_to_json(buyer.party)),
+            }
+        )
+    stmt = (
+        update(invoices)
+        .where(invoices.c.id == bindparam("key"))
+        .values(
+            status=bindparam("status"),
+            number=bindparam("number"),
+            issued_at=bindparam("issued_at"),
+            entry_id=bindparam("entry_id"),
+            seller_json=bindparam("seller_json"),
+            buyer_json=bindparam("buyer_json"),
+        )
+    )
+    tx.conn.execute(stmt, updates)
+    for iid in ordered:
+        h = heads[iid]
+        tx.audit(
+            "issue",
+            h.doc_type,
+            numbers[iid],
+            after={
+                "customer": cust_numbers[h.customer_id],
+                "issue_date": h.issue_date,
+                "currency": h.currency,
+                "total": str(Money.from_minor(h.total_minor, h.currency)),
+                "tax": str(Money.from_minor(h.tax_minor, h.currency)),
+                "fx_rate": h.fx_rate,
+            },
+        )
+    return [numbers[i] for i in ordered]
+
+
+def fiscal_year(day: date, start_month: int) -> int:
+    """Fiscal years are named by the calendar year they start in."""
+    return day.year if day.month >= start_month else day.year - 1
+
+
+def _assign_numbers(tx: Tx, heads: list[Any], sellers: dict[int, Seller]) -> dict[int, str]:
+    wanted: dict[tuple[int, str, int], list[Any]] = defaultdict(list)
+    for h in heads:
+        fy = fiscal_year(h.issue_date, sellers[h.entity_id].fiscal_year_start_month)
+        wanted[(h.entity_id, h.series, fy)].append(h)
+    result: dict[int, str] = {}
+    for (entity_id, series, fy), group in sorted(wanted.items()):
+        last = _reserve(tx.conn, entity_id, series, fy, len(group))
+        for offset, h in enumerate(group, start=1):
+            result[h.id] = f"{series}-{fy}-{last + offset:06d}"
+    return result
+
+
+def _reserve(conn: Connection, entity_id: int, series: str, fy: int, count: int) -> int:
+    """Take ``count`` numbers from the sequence, locked until the transaction ends: no gaps."""
+    key = {"entity_id": entity_id, "series": series, "fiscal_year": fy}
+    ins = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(number_sequences)
+    conn.execute(ins.values(**key, last_number=0).on_conflict_do_nothing())
+    where = (
+        (number_sequences.c.entity_id == entity_id)
+        & (number_sequences.c.series == series)
+        & (number_sequences.c.fiscal_year == fy)
+    )
+    q = select(number_sequences.c.last_number).where(where)
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    last = int(conn.execute(q).scalar_one())
+    conn.execute(update(number_sequences).where(where).values(last_number=last + count))
+    return last
+
+
+def _load_lines(
+    conn: Connection, ids: list[int]
+) -> tuple[dict[int, list[Any]], dict[int, list[Any]]]:
+    lines: dict[int, list[Any]] = {i: [] for i in ids}
+    taxes: dict[int, list[Any]] = {i: [] for i in ids}
+    for r in conn.execute(
+        select(invoice_lines)
+        .where(invoice_lines.c.invoice_id.in_(ids))
+        .order_by(invoice_lines.c.invoice_id, invoice_lines.c.line_no)
+    ):
+        lines[r.invoice_id].append(r)
+    for r in conn.execute(
+        select(invoice_line_taxes)
+        .where(invoice_line_taxes.c.invoice_id.in_(ids))
+        .order_by(
+            invoice_line_taxes.c.invoice_id, invoice_line_taxes.c.line_no, invoice_line_taxes.c.seq
+        )
+    ):
+        taxes[r.invoice_id].append(r)
+    return lines, taxes
+
+
+def _tax_account(t: Any) -> tuple[str, str]:
+    return (t.jurisdiction, t.rate)
+
+
+def tax_account_code(jurisdiction: str, rate: str) -> str:
+    return f"2200-{jurisdiction}-{rate}"
+
+
+def ensure_tax_accounts(tx: Tx, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """Tax payable accounts per jurisdiction and rate, created under the tax payable account."""
+    codes = {k: tax_account_code(*k) for k in keys}
+    if not codes:
+        return {}
+    existing = set(
+        tx.conn.execute(
+            select(accounts.c.code).where(accounts.c.code.in_(sorted(codes.values())))
+        ).scalars()
+    )
+    parent = lookups.account_by_role(tx, "tax_payable")[1]
+    new = [
+        {
+            "code": code,
+            "name": f"Tax payable {j} {r}%",
+            "type": "liability",
+            "role": None,
+            "parent_code": parent,
+            "active": True,
+        }
+        for (j, r), code in sorted(codes.items())
+        if code not in existing
+    ]
+    if new:
+        tx.conn.execute(insert(accounts), new)
+        for row in new:
+            tx.audit("create", "account", row["code"], after=row)
+    return codes
+
+
+def _issue_entry(
+    h: Any,
+    number: str,
+    entity: str,
+    customer: str,
+    lines: list[Any],
+    taxes: list[Any],
+    tax_accounts: dict[tuple[str, str], str],
+    ar_account: str,
+) -> EntryDraft | None:
+    item_type = "debit_note" if h.doc_type == "debit_note" else "invoice"
+    return build_entry(
+        h, number, entity, customer, lines, taxes, tax_accounts, 1, item_type, number, ar_account
+    )
+
+
+def build_entry(
+    h: Any,
+    number: str,
+    entity: str,
+    customer: str,
+    lines: Sequence[Any],
+    taxes: Sequence[Any],
+    tax_accounts: dict[tuple[str, str], str],
+    sign: int,
+    item_type: str,
+    item_ref: str,
+    ar_account: str,
+) -> EntryDraft | None:
+    """Dr AR / Cr revenue per account / Cr tax payable per jurisdiction and rate (sign -1: the
+    mirror image, for credit notes). Functional amounts at the document's frozen rate; the AR
+    line takes what makes the functional side balance."""
+    cur, fcur = h.currency, h.functional_currency
+    rate, mode = Decimal(h.fx_rate), Rounding(h.rounding)
+    credits: dict[str, int] = defaultdict(int)
+    for ln in lines:
+        credits[ln.revenue_account] += ln.net_minor
+    for t in taxes:
+        if t.tax_minor:
+            credits[tax_accounts[_tax_account(t)]] += t.tax_minor
+    posting_lines = []
+    functional_sum = 0
+    for account, minor in credits.items():
+        if minor == 0:
+            continue
+        amount = Money.from_minor(-sign * minor, cur)
+        functional = Money.rounded(amount.amount * rate, fcur, mode)
+        functional_sum += functional.minor
+        posting_lines.append(PostingLine(account, amount, functional))
+    total = sum(credits.values())
+    if total == 0 and not posting_lines:
+        return None
+    posting_lines.insert(
+        0,
+        PostingLine(
+            ar_account,
+            Money.from_minor(sign * total, cur),
+            Money.from_minor(-functional_sum, fcur),
+            customer,
+            item_type,
+            item_ref,
+        ),
+    )
+    kind = {"invoice": "Invoice", "credit_note": "Credit note", "debit_note": "Debit note"}
+    return EntryDraft(
+        entity,
+        h.issue_date,
+        f"{kind[h.doc_type]} {number} {customer}",
+        tuple(posting_lines),
+        source_type=h.doc_type,
+        source_ref=number,
+    )
+
+
+def _seller_snapshot(seller: Seller, currency: str, number: str) -> dict[str, Any]:
+    payment = seller.payment_for(currency, number)
+    return {
+        "party": party_to_json(seller.party),
+        "payment": None
+        if payment is None
+        else {
+            "iban": payment.iban,
+            "bic": payment.bic,
+            "bank_name": payment.bank_name,
+            "account_name": payment.account_name,
+            "reference": payment.reference,
+            "means_code": payment.means_code,
+        },
+    }
+
+
+# --- void ------------------------------------------------------------------------------------
+
+
+def void(tx: Tx, entity: str, number: str, reason: str, on: date | None = None) -> None:
+    """Void an issued invoice by reversing its entry: only if not delivered, paid or credited."""
+    from billfold.services.ledger import reverse_entry
+
+    ent = lookups.entity(tx, entity)
+    h = tx.conn.execute(
+        select(invoices).where(invoices.c.entity_id == ent.id, invoices.c.number == number)
+    ).first()
+    if h is None:
+        raise NotFound(f"no invoice {number} of {ent.code}")
+    if h.status != "issued":
+        raise Conflict(f"{number} is {h.status}; only an issued invoice can be voided")
+    if h.delivered_at is not None:
+        raise Conflict(
+            f"{number} was delivered on {h.delivered_at:%Y-%m-%d}: it cannot be "
+            "voided; issue a credit memo instead"
+        )
+    others = tx.conn.execute(
+        select(func.count())
+        .select_from(postings)
+        .where(
+            postings.c.item_ref == number,
+            postings.c.customer_id == h.customer_id,
+            postings.c.entry_id != h.entry_id,
+        )
+    ).scalar_one()
+    if others:
+        raise Conflict(
+            f"{number} has payments or credits applied: it cannot be voided; "
+            "issue a credit memo instead"
+        )
+    if not reason.strip():
+        raise InvalidInput("voiding needs a reason")
+    void_entry = (
+        reverse_entry(tx, h.entry_id, on or tx.today, f"void {number}: {reason}")
+        if h.entry_id
+        else None
+    )
+    tx.conn.execute(
+        update(invoices)
+        .where(invoices.c.id == h.id)
+        .values(status="voided", voided_at=tx.now, void_entry_id=void_entry)
+    )
+    tx.audit(
+        "void",
+        h.doc_type,
+        number,
+        before={"status": "issued"},
+        after={"status": "voided", "reason": reason, "reversal_entry": void_entry},
+    )
+
+
+def mark_delivered(tx: Tx, entity: str, number: str, channel: str) -> None:
+    ent = lookups.entity(tx, entity)
+    h = tx.conn.execute(
+        select(invoices.c.id, invoices.c.status, invoices.c.delivered_at).where(
+            invoices.c.entity_id == ent.id, invoices.c.number == number
+        )
+    ).first()
+    if h is None:
+        raise NotFound(f"no invoice {number} of {ent.code}")
+    if h.status != "issued":
+        raise Conflict(f"{number} is {h.status}; only issued documents are delivered")
+    if h.delivered_at is None:
+        tx.conn.execute(update(invoices).where(invoices.c.id == h.id).values(delivered_at=tx.now))
+        tx.audit("deliver", "invoice", number, after={"channel": channel})
