@@ -12,17 +12,24 @@ from typing import Annotated
 
 import click
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from billfold.config import load_settings
+from billfold.commands.common import (
+    State,
+    database_url,
+    err,
+    open_app,
+    out,
+    parse_date,
+    read_file,
+)
 from billfold.errors import BillfoldError, InvalidInput
 from billfold.money import Money
 from billfold.services import customers as customer_service
 from billfold.services import entities as entity_service
+from billfold.commands.invoicing import APPS as INVOICING_APPS
 from billfold.services import ledger as ledger_service
 from billfold.services import lookups
-from billfold.services.context import Billfold
 from billfold.services.setup import initialise
 from billfold.store import migrate
 from billfold.store.audit import verify_chain
@@ -49,38 +56,13 @@ for sub, name in (
     (audit_app, "audit"),
 ):
     app.add_typer(sub, name=name)
+for sub, name in INVOICING_APPS:
+    app.add_typer(sub, name=name)
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-class State:
-    url: str | None = None
-    actor: str | None = None
-
-
-def _app() -> Billfold:
-    return Billfold.open(State.url, actor=State.actor)
-
-
-def _url() -> str:
-    return State.url or load_settings().database_url
-
-
-def _date(value: str | None, what: str = "date") -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{what} {value!r} is not a date (YYYY-MM-DD)") from None
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+_app = open_app
+_url = database_url
+_date = parse_date
+_read = read_file
 
 
 @app.callback()
@@ -194,6 +176,28 @@ def entities_create(
             tax_id,
         )
     out.print(f"Legal entity {code.upper()} created.")
+
+
+@entities_app.command("configure")
+def entities_configure(
+    code: str,
+    tax_rounding: Annotated[str | None, typer.Option(help="line or total.")] = None,
+    rounding: Annotated[str | None, typer.Option(help="half-up or half-even.")] = None,
+    price_decimals: Annotated[int | None, typer.Option()] = None,
+    quantity_decimals: Annotated[int | None, typer.Option()] = None,
+    oss: Annotated[bool | None, typer.Option("--oss/--no-oss", help="EU OSS registered.")] = None,
+    email: Annotated[str | None, typer.Option()] = None,
+    contact: Annotated[str | None, typer.Option(help="Contact person on invoices.")] = None,
+    phone: Annotated[str | None, typer.Option()] = None,
+    region: Annotated[str | None, typer.Option(help="State or province.")] = None,
+) -> None:
+    """Set an entity's invoicing policy and contact details."""
+    with _app().transaction() as tx:
+        changed = entity_service.configure_entity(
+            tx, code.upper(), tax_rounding=tax_rounding, rounding=rounding,
+            price_decimals=price_decimals, quantity_decimals=quantity_decimals,
+            oss_registered=oss, email=email, contact_name=contact, phone=phone, region=region)
+    out.print(f"{code.upper()}: " + ", ".join(f"{k} = {v}" for k, v in changed.items()))
 
 
 @entities_app.command("list")

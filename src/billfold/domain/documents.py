@@ -67,6 +67,7 @@ class Party:
     email: str | None = None
     endpoint: tuple[str, str] | None = None
     contact_name: str | None = None
+    phone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,7 +52,7 @@ class CatalogImport:
     already_imported: bool = False
 
 
-def _rows(
+def read_csv_rows(
     data: bytes, filename: str, required: tuple[str, ...], known: tuple[str, ...]
 ) -> list[tuple[int, dict[str, str]]]:
     text = decode_text(data, filename)
@@ -77,7 +77,7 @@ def _rows(
 
 
 def parse_products(tx: Tx, data: bytes, filename: str) -> list[Product]:
-    rows = _rows(data, filename, ("sku", "description", "revenue_account"), PRODUCT_COLUMNS)
+    rows = read_csv_rows(data, filename, ("sku", "description", "revenue_account"), PRODUCT_COLUMNS)
     chart = {r.code: r.type for r in tx.conn.execute(select(accounts.c.code, accounts.c.type))}
     errors: list[RowError] = []
     seen: dict[str, int] = {}
@@ -196,7 +196,7 @@ def import_prices(tx: Tx, data: bytes, filename: str) -> CatalogImport:
     fp = file_fingerprint(data)
     if previous_import(tx, "prices", fp):
         return CatalogImport(already_imported=True)
-    rows = _rows(data, filename, ("sku", "currency", "unit_price", "valid_from"), PRICE_COLUMNS)
+    rows = read_csv_rows(data, filename, ("sku", "currency", "unit_price", "valid_from"), PRICE_COLUMNS)
     skus = set(tx.conn.execute(select(products.c.sku)).scalars())
     numbers = {r.get("customer_number") for _, r in rows if r.get("customer_number")}
     cust = (

@@ -29,6 +29,8 @@ class NewEntity:
     postal_code: str | None = None
     region: str | None = None
     email: str | None = None
+    contact_name: str | None = None
+    phone: str | None = None
 
 
 def create_entity(tx: Tx, new: NewEntity, tax_ids: list[str] | None = None) -> int:
@@ -119,3 +121,32 @@ def entity_details(conn: Connection, code: str) -> dict[str, object]:
         "tax_ids": [f"{s} {n}" for s, n in taxes],
         "bank_accounts": [dict(b) for b in banks],
     }
+
+
+CONFIGURABLE = {
+    "tax_rounding": ("line", "total"),
+    "rounding": ("half-up", "half-even"),
+}
+
+
+def configure_entity(tx: Tx, code: str, **changes: object) -> dict[str, object]:
+    """Change an entity's invoicing policy or contact details (audited; issued documents keep
+    what they were issued with)."""
+    ent = lookups.entity(tx, code)
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        raise InvalidInput("nothing to change: give at least one option")
+    for key, allowed in CONFIGURABLE.items():
+        if key in changes and changes[key] not in allowed:
+            raise InvalidInput(f"{key} {changes[key]!r}: expected {' or '.join(allowed)}")
+    for key in ("price_decimals", "quantity_decimals"):
+        value = changes.get(key)
+        if value is not None and not (isinstance(value, int) and 0 <= value <= 8):
+            raise InvalidInput(f"{key} must be 0 to 8")
+    row = tx.conn.execute(select(legal_entities).where(legal_entities.c.id == ent.id)).mappings()
+    before = dict(row.one())
+    tx.conn.execute(legal_entities.update().where(legal_entities.c.id == ent.id).values(**changes))
+    tx.audit("configure", "legal_entity", ent.code,
+             before={k: before[k] for k in changes}, after=changes)
+    tx.cache.pop(("entity", code), None)
+    return changes

@@ -465,6 +465,7 @@ def _issue_batch(tx: Tx, ids: list[int]) -> list[str]:
         tx, {_tax_account(t) for rows in taxes.values() for t in rows if t.tax_minor}
     )
     ar_account = lookups.account_by_role(tx, "ar_control")[1]
+    corrected = _numbers_of(tx.conn, {h.corrects_id for h in heads.values() if h.corrects_id})
     drafts = []
     for iid in ordered:
         h = heads[iid]
@@ -478,6 +479,7 @@ def _issue_batch(tx: Tx, ids: list[int]) -> list[str]:
                 taxes[iid],
                 tax_accounts,
                 ar_account,
+                corrected.get(h.corrects_id),
             )
         )
     entry_ids = post_entries(tx, [d for d in drafts if d is not None], audit=False)
@@ -634,11 +636,27 @@ def _issue_entry(
     taxes: list[Any],
     tax_accounts: dict[tuple[str, str], str],
     ar_account: str,
+    corrected_number: str | None,
 ) -> EntryDraft | None:
+    """Invoices and debit notes are open items of their own; a credit note is posted against
+    the invoice it credits, so that invoice's open amount drops at once."""
+    if h.doc_type == "credit_note":
+        assert corrected_number is not None
+        return build_entry(
+            h, number, entity, customer, lines, taxes, tax_accounts, -1, "invoice",
+            corrected_number, ar_account,
+        )
     item_type = "debit_note" if h.doc_type == "debit_note" else "invoice"
     return build_entry(
         h, number, entity, customer, lines, taxes, tax_accounts, 1, item_type, number, ar_account
     )
+
+
+def _numbers_of(conn: Connection, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    q = select(invoices.c.id, invoices.c.number).where(invoices.c.id.in_(sorted(ids)))
+    return {i: n for i, n in conn.execute(q)}
 
 
 def build_entry(

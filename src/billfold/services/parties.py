@@ -184,6 +184,8 @@ def load_seller(conn: Connection, entity_id: int) -> Seller:
         vat_id=vat,
         tax_id=other,
         email=e.email,
+        contact_name=e.contact_name,
+        phone=e.phone,
     )
     sepa = e.country not in ("US", "CA", "AU", "NZ", "SG", "JP")
     return Seller(

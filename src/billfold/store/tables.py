@@ -70,6 +70,8 @@ legal_entities = Table(
     Column("price_decimals", Integer, nullable=False, server_default="6"),
     Column("quantity_decimals", Integer, nullable=False, server_default="4"),
     Column("oss_registered", Boolean, nullable=False, server_default="0"),
+    Column("contact_name", String(200)),
+    Column("phone", String(40)),
     CheckConstraint("fiscal_year_start_month BETWEEN 1 AND 12", name="fiscal_month"),
     CheckConstraint("rounding IN ('half-up', 'half-even')", name="rounding_mode"),
 )
