@@ -18,11 +18,11 @@ demo: $(STAMP)
 
 ## make test: unit, integration (SQLite and PostgreSQL) and end-to-end tests
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS)
 
 ## make test-sqlite: the same, skipping the PostgreSQL half
 test-sqlite: $(STAMP)
-	BILLFOLD_TEST_ENGINES=sqlite $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	BILLFOLD_TEST_ENGINES=sqlite $(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS)
 
 ## make bench: every benchmark in benchmarks/, figures printed as ratios to a baseline
 bench: $(STAMP)

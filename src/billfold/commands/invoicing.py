@@ -275,13 +275,14 @@ def invoices_render(
     fmt: Annotated[str, typer.Option("--format", help="pdf, ubl, cii or facturx")] = "pdf",
     out_path: Annotated[Path | None, typer.Option("--out")] = None,
     entity: EntityOpt = None,
+    logo: Annotated[Path | None, typer.Option(help="Logo image for PDFs.")] = None,
 ) -> None:
     """Render a document; e-invoices are validated (EN 16931, Peppol) before they are written."""
     from billfold.documents.render import render_document
 
     with open_app().reading() as conn:
         doc = build_document(conn, number, entity)
-    data, suffix = render_document(doc, fmt)
+    data, suffix = render_document(doc, fmt, read_file(logo) if logo else None)
     target = out_path or Path(f"{doc.number}{suffix}")
     if target.is_dir():
         target = target / f"{doc.number}{suffix}"

@@ -8,7 +8,8 @@ from billfold.errors import InvalidInput
 FORMATS = {"pdf": ".pdf", "ubl": ".xml", "cii": ".cii.xml", "facturx": ".facturx.pdf"}
 
 
-def render_document(doc: InvoiceDocument, fmt: str) -> tuple[bytes, str]:
+def render_document(doc: InvoiceDocument, fmt: str, logo: bytes | None = None
+                    ) -> tuple[bytes, str]:
     """The bytes of ``doc`` in ``fmt`` and the usual file suffix. E-invoices are validated
     against EN 16931 (and Peppol BIS 3 for UBL) first: an invalid one is never produced."""
     fmt = fmt.lower()
@@ -17,7 +18,7 @@ def render_document(doc: InvoiceDocument, fmt: str) -> tuple[bytes, str]:
     if fmt == "pdf":
         from billfold.documents.pdf import render_pdf
 
-        return render_pdf(doc), FORMATS[fmt]
+        return render_pdf(doc, logo=logo), FORMATS[fmt]
     if fmt == "ubl":
         from billfold.documents.ubl import render_ubl
 
@@ -29,4 +30,5 @@ def render_document(doc: InvoiceDocument, fmt: str) -> tuple[bytes, str]:
     from billfold.documents.facturx import render_facturx
     from billfold.documents.pdf import render_pdf
 
-    return render_facturx(doc, render_pdf(doc, pdf_variant="pdf/a-3b")), FORMATS[fmt]
+    pdf = render_pdf(doc, logo=logo, pdf_variant="pdf/a-3b")
+    return render_facturx(doc, pdf), FORMATS[fmt]

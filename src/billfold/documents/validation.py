@@ -30,6 +30,8 @@ from typing import Any, Final, Literal, cast
 from lxml import etree
 from saxonche import PySaxonApiError, PySaxonProcessor  # type: ignore[import-not-found, unused-ignore]
 
+from billfold.errors import InvalidInput
+
 Syntax = Literal["ubl-invoice", "ubl-creditnote", "cii"]
 Source = Literal["xsd", "en16931", "peppol"]
 
@@ -106,7 +108,7 @@ class ValidationReport:
         return not self.errors
 
 
-class EInvoiceInvalid(Exception):
+class EInvoiceInvalid(InvalidInput):
     """An e-invoice that fails its schema or business rules; ``findings`` lists every error."""
 
     code = "einvoice_invalid"
@@ -114,8 +116,7 @@ class EInvoiceInvalid(Exception):
     def __init__(self, document: str, findings: tuple[Finding, ...]) -> None:
         self.document = document
         self.findings = findings
-        self.message = _failure_message(document, findings)
-        super().__init__(self.message)
+        super().__init__(_failure_message(document, findings))
 
     def __str__(self) -> str:
         return self.message
