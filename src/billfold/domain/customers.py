@@ -19,6 +19,20 @@ def is_email(value: str) -> bool:
     return bool(_EMAIL.match(value))
 
 
+_PEPPOL_ID = re.compile(r"^(?P<scheme>[0-9]{4}|[A-Z]{2}):(?P<value>[^\s:]{1,100})$")
+
+
+def parse_einvoice_address(value: str) -> str:
+    """A Peppol participant id as ``scheme:value`` (ISO 6523 ICD or EAS code), e.g.
+    ``0088:4012345000009`` (GLN) or ``9930:DE136695976``; the ``iso6523-actorid-upis::``
+    prefix of a full Peppol id is accepted and dropped."""
+    text = value.strip().removeprefix("iso6523-actorid-upis::")
+    m = _PEPPOL_ID.match(text)
+    if not m:
+        raise ValueError("expected a Peppol participant id such as 0088:4012345000009")
+    return f"{m['scheme']}:{m['value']}"
+
+
 @dataclass(frozen=True, slots=True)
 class Address:
     role: str
@@ -69,6 +83,7 @@ class CustomerRecord:
     delivery_channel: str = "email"
     language: str = "en"
     on_hold: bool = False
+    einvoice_address: str | None = None  # Peppol participant id, "scheme:value"
     addresses: tuple[Address, ...] = ()
     contacts: tuple[Contact, ...] = ()
     tax_ids: tuple[TaxIdRecord, ...] = ()

@@ -23,6 +23,7 @@ from billfold.domain.customers import (
     Exemption,
     TaxIdRecord,
     is_email,
+    parse_einvoice_address,
 )
 from billfold.domain.taxids import normalize_tax_id
 from billfold.domain.terms import parse_terms
@@ -49,6 +50,7 @@ OPTIONAL = (
     "exemption_valid_from",
     "exemption_valid_to",
     "aliases",
+    "einvoice_address",
 )
 COLUMNS = tuple(dict.fromkeys((*REQUIRED, *OPTIONAL)))
 _TRUE = {"true", "yes", "y", "1"}
@@ -203,6 +205,7 @@ def _record(row: _Row) -> CustomerRecord | None:
         delivery_channel=channel,
         language=(row.get("language") or "en").lower(),
         on_hold=on_hold,
+        einvoice_address=row.convert("einvoice_address", parse_einvoice_address),
         addresses=addresses,
         contacts=contacts,
         tax_ids=tuple(tax_ids),

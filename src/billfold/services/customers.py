@@ -218,6 +218,7 @@ def _customer_row(r: CustomerRecord, tx: Tx) -> dict[str, object]:
         "delivery_channel": r.delivery_channel,
         "language": r.language,
         "on_hold": r.on_hold,
+        "einvoice_address": r.einvoice_address,
         "fingerprint": r.fingerprint(),
         "created_at": tx.now,
         "updated_at": tx.now,
@@ -335,6 +336,7 @@ def _record_from_rows(row: Any, kids: dict[str, list[Any]]) -> CustomerRecord:
         delivery_channel=row.delivery_channel,
         language=row.language,
         on_hold=bool(row.on_hold),
+        einvoice_address=row.einvoice_address,
         addresses=tuple(
             Address(a.role, a.country, a.line1, a.line2, a.city, a.postal_code, a.region)
             for a in kids["customer_addresses"]

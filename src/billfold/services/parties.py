@@ -142,6 +142,7 @@ def load_buyers(conn: Connection, numbers: Iterable[str]) -> dict[str, Buyer]:
                 tax_id=other_tax.get(cid),
                 email=email,
                 contact_name=contact,
+                endpoint=_endpoint(r.einvoice_address),
             )
             result[r.number] = Buyer(
                 cid,
@@ -207,6 +208,13 @@ def load_seller(conn: Connection, entity_id: int) -> Seller:
         ),
         tuple(b.currency for b in banks),
     )
+
+
+def _endpoint(address: str | None) -> tuple[str, str] | None:
+    if not address:
+        return None
+    scheme, value = address.split(":", 1)
+    return (scheme, value)
 
 
 def party_to_json(p: Party) -> dict[str, Any]:

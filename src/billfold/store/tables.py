@@ -113,6 +113,7 @@ customers = Table(
     Column("delivery_channel", String(16), nullable=False, server_default="email"),
     Column("language", String(8), nullable=False, server_default="en"),
     Column("on_hold", Boolean, nullable=False, server_default="0"),
+    Column("einvoice_address", String(120)),  # Peppol participant "scheme:id" (migration 0002)
     Column("fingerprint", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
