@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -11,8 +12,10 @@ from billfold.config import load_settings
 from billfold.errors import InvalidInput
 from billfold.services.context import Billfold
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Piped output (logs, the demo) gets a wide page instead of Rich's 80-column default.
+_WIDTH = None if sys.stdout.isatty() else 150
+out = Console(highlight=False, soft_wrap=True, width=_WIDTH)
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH)
 
 
 class State:

@@ -57,16 +57,35 @@ class PaymentTerms:
             return None
         return invoice_date + timedelta(days=self.discount_days)
 
-    def describe(self) -> str:
-        base = {
-            "due": "due on receipt",
-            "net": f"net {self.days} days",
-            "eom": f"end of month + {self.days} days",
-        }[self.kind]
+    def describe(self, language: str = "en") -> str:
+        """The terms in words, in English, German, French, Spanish or Dutch."""
+        words = _WORDS.get(language.split("-")[0].lower(), _WORDS["en"])
+        base = words[self.kind].format(days=self.days)
         if self.discount_percent is None:
             return base
         pct = f"{self.discount_percent.normalize():f}"
-        return f"{pct}% discount within {self.discount_days} days, {base}"
+        if language.split("-")[0].lower() in ("de", "fr", "es", "nl"):
+            pct = pct.replace(".", ",")
+        return words["discount"].format(pct=pct, days=self.discount_days, base=base)
+
+
+_WORDS = {
+    "en": {"due": "due on receipt", "net": "net {days} days",
+           "eom": "end of month + {days} days",
+           "discount": "{pct}% discount if paid within {days} days, otherwise {base}"},
+    "de": {"due": "sofort fällig", "net": "{days} Tage netto",
+           "eom": "Monatsende + {days} Tage",
+           "discount": "{pct} % Skonto bei Zahlung innerhalb von {days} Tagen, sonst {base}"},
+    "fr": {"due": "payable à réception", "net": "{days} jours net",
+           "eom": "fin de mois + {days} jours",
+           "discount": "escompte de {pct} % pour paiement sous {days} jours, sinon {base}"},
+    "es": {"due": "pago a la recepción", "net": "{days} días netos",
+           "eom": "fin de mes + {days} días",
+           "discount": "{pct} % de descuento por pago en {days} días; si no, {base}"},
+    "nl": {"due": "direct te voldoen", "net": "{days} dagen netto",
+           "eom": "einde maand + {days} dagen",
+           "discount": "{pct}% korting bij betaling binnen {days} dagen, anders {base}"},
+}
 
 
 def parse_terms(text: str) -> PaymentTerms:

@@ -189,7 +189,7 @@ def build_document(conn: Connection, number: str, entity: str | None = None) -> 
         currency=cur, seller=seller_party, buyer=buyer, lines=tuple(doc_lines),
         tax_summary=summary, net_total=net, tax_total=tax, gross_total=gross, amount_due=gross,
         due_date=h.due_date if doc_type is not DocType.CREDIT_NOTE else None,
-        payment_terms=terms.describe() if doc_type is not DocType.CREDIT_NOTE else None,
+        payment_terms=terms.describe(h.language) if doc_type is not DocType.CREDIT_NOTE else None,
         supply_date=h.supply_date, period_start=h.period_start, period_end=h.period_end,
         po_number=h.po_number, buyer_reference=h.buyer_reference,
         preceding_number=corrected.number if corrected else None,

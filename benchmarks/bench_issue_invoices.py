@@ -1,0 +1,737 @@
+"""Issuing invoices at volume: drafts/s, invoices/s, and the ratio to a plain bulk insert.
+
+What is measured, per engine (SQLite file, PostgreSQL database), each in a fresh process and a
+fresh database seeded with one German legal entity, ~1,000 customers (DE domestic, FR/NL/AT/BE
+with and without VAT IDs), a five-product catalog with list and customer prices:
+
+* Phase A -- ``invoicing.create_drafts`` of N drafts with 3 lines each (two priced from the
+  catalog, one with an explicit price), ``--batch`` drafts per transaction: drafts/second.
+* Phase B (the headline) -- ``invoicing.issue`` of all drafts, ``--batch`` per transaction:
+  gapless number, journal entry and postings, invoice frozen, hash-chained audit row. Reported as
+  invoices/second and rows written/second (invoices updated + journal entries + postings + audit
+  rows + tax accounts created).
+* Baseline -- the same journal-entry, posting and audit rows that phase B wrote, read back and
+  inserted again into a scratch copy of the database taken between phase A and phase B (same
+  tables, indexes, triggers and foreign keys), with the driver directly: ``executemany`` on
+  SQLite, ``COPY ... FROM STDIN`` on PostgreSQL, one commit per chunk of ``BASELINE_CHUNK`` rows.
+  Only the inserts and commits are timed. The figure is its rows/second, and the ratio is
+  phase B's rows/second over it (target: at least 1/3).
+* SQL statements sent during phases A and B, counted with SQLAlchemy's ``before_cursor_execute``
+  (one ``executemany`` counts as one; on PostgreSQL psycopg pipelines it), reported per invoice
+  and by statement kind, so per-row SQL shows up at once.
+* Peak RSS of the process after each phase (``resource.getrusage``).
+
+Results go to a Rich table and to ``bench-output/issue_invoices.json``. The issue's figure is
+n=100,000 (``--n 100000``); the default n=20,000 keeps ``make bench`` to a few minutes.
+``--profile`` wraps phase B in cProfile (its throughput is then not representative).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import csv
+import io
+import json
+import multiprocessing
+import os
+import platform
+import pstats
+import re
+import resource
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy.engine import make_url
+
+from billfold.formats.invoice_json import InvoiceRequest, LineRequest
+from billfold.services import catalog, entities, invoicing
+from billfold.services.context import Billfold
+from billfold.services.customers import import_customers
+from billfold.services.entities import NewEntity
+from billfold.services.setup import initialise
+from billfold.store.tables import accounts, audit_head, audit_log, invoices, journal_entries
+from billfold.store.tables import postings as postings_table
+
+PG_SERVER_URL = os.environ.get(
+    "BILLFOLD_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+DEFAULT_N = 20_000
+DEFAULT_BATCH = 2_000
+CUSTOMERS = 1_000
+BASELINE_CHUNK = 10_000
+TARGET_INVOICES_PER_S = 5_000
+TARGET_RATIO = 1 / 3
+ENTITY = "ACME-DE"
+NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+FIRST_DAY = date(2026, 11, 2)
+OUT = Path("bench-output") / "issue_invoices.json"
+
+console = Console()
+
+
+# --- seed data -------------------------------------------------------------------------------
+
+# Valid VAT numbers (python-stdnum checks them on import); several customers share one.
+VAT_IDS: dict[str, tuple[str, ...]] = {
+    "DE": ("DE136695976", "DE282741168"),
+    "FR": ("FR40303265045", "FR03512803495"),
+    "NL": ("NL004495445B01", "NL853746333B01"),
+    "AT": ("ATU13585627",),
+    "BE": ("BE0411905847",),
+}
+PLACES: dict[str, tuple[str, str, str]] = {
+    "DE": ("Berlin", "10115", "de"),
+    "FR": ("Paris", "75002", "fr"),
+    "NL": ("Amsterdam", "1012 AB", "en"),
+    "AT": ("Wien", "1010", "de"),
+    "BE": ("Bruxelles", "1000", "fr"),
+}
+# 60 % domestic DE, the rest other EU; every tenth foreign customer is a consumer (no VAT ID).
+COUNTRY_CYCLE = ("DE",) * 12 + ("FR",) * 3 + ("NL",) * 3 + ("AT", "BE")
+TERMS = ("NET30", "NET14", "2/10 NET30", "EOM+30")
+PRODUCTS_CSV = """sku,description,unit_code,kind,tax_class,exemption_reason,revenue_account,family
+SUB-PRO,Pro subscription,MON,services,standard,,4000,subscriptions
+SUPPORT,Support plan,MON,services,standard,,4000,subscriptions
+BOOK,Printed handbook,C62,goods,reduced,,4300,goods
+WIDGET,Widget,C62,goods,standard,,4300,goods
+TRAIN,Accredited training,HUR,services,exempt,Exempt under Article 132(1)(i) of Directive \
+2006/112/EC,4100,services
+"""
+LIST_PRICES = {"SUB-PRO": "49.00", "SUPPORT": "19.00", "BOOK": "19.90", "WIDGET": "12.3456"}
+SKUS = (*LIST_PRICES, "TRAIN")
+
+
+def customer_numbers() -> list[str]:
+    return [f"C{i:05d}" for i in range(CUSTOMERS)]
+
+
+def customers_csv() -> bytes:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(
+        [
+            "number",
+            "name",
+            "currency",
+            "payment_terms",
+            "bill_to_line1",
+            "bill_to_city",
+            "bill_to_postal_code",
+            "bill_to_country",
+            "tax_id",
+            "billing_email",
+            "language",
+        ]
+    )
+    for i, number in enumerate(customer_numbers()):
+        country = COUNTRY_CYCLE[i % len(COUNTRY_CYCLE)]
+        city, postal, language = PLACES[country]
+        ids = VAT_IDS[country]
+        consumer = country != "DE" and (i // len(COUNTRY_CYCLE)) % 10 == 0
+        w.writerow(
+            [
+                number,
+                f"Customer {i} {country}",
+                "EUR",
+                TERMS[i % len(TERMS)],
+                f"Street {i}",
+                city,
+                postal,
+                country,
+                "" if consumer else ids[i % len(ids)],
+                f"ap{i}@customer.example",
+                language,
+            ]
+        )
+    return out.getvalue().encode()
+
+
+def prices_csv() -> bytes:
+    rows = ["sku,currency,unit_price,customer_number,valid_from,valid_to"]
+    rows += [f"{sku},EUR,{price},,2026-01-01," for sku, price in LIST_PRICES.items()]
+    rows.append("TRAIN,EUR,120.00,,2026-01-01,")
+    rows += [f"SUB-PRO,EUR,45.00,{num},2026-01-01," for num in customer_numbers()[::25]]
+    return ("\n".join(rows) + "\n").encode()
+
+
+def seed(url: str) -> None:
+    """Schema, chart, entity (with a bank account), customers, catalog and prices."""
+    app = initialise(
+        url,
+        "bench",
+        NewEntity(
+            ENTITY,
+            "Acme Europe GmbH",
+            "DE",
+            "EUR",
+            city="Berlin",
+            postal_code="10115",
+            address_line1="Friedrichstrasse 1",
+        ),
+        ["DE136695976"],
+    )
+    app.clock = lambda: NOW
+    with app.transaction() as tx:
+        entities.add_bank_account(tx, ENTITY, "DE89 3704 0044 0532 0130 00", "COBADEFFXXX")
+        import_customers(tx, customers_csv(), "customers.csv")
+        catalog.import_products(tx, PRODUCTS_CSV.encode(), "products.csv")
+        catalog.import_prices(tx, prices_csv(), "prices.csv")
+    app.engine.dispose()
+
+
+def invoice_requests(start: int, count: int, numbers: Sequence[str]) -> list[InvoiceRequest]:
+    """Invoice ``i``: a customer in rotation, two catalog lines and one free-text line."""
+    result = []
+    for i in range(start, start + count):
+        lines = (
+            LineRequest(quantity=Decimal(1 + i % 4), sku=SKUS[i % len(SKUS)]),
+            LineRequest(quantity=Decimal(1 + i % 7), sku=SKUS[(i + 2) % len(SKUS)]),
+            LineRequest(
+                quantity=Decimal("2.5"),
+                description="Consulting hours",
+                unit_price=Decimal("95.00"),
+                unit_code="HUR",
+            ),
+        )
+        result.append(
+            InvoiceRequest(
+                entity=ENTITY,
+                customer=numbers[i % len(numbers)],
+                issue_date=FIRST_DAY + timedelta(days=i % 20),
+                lines=lines,
+                ref=f"bench-{i}",
+                where=f"bench invoice {i}",
+            )
+        )
+    return result
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+_TABLE = re.compile(r"\b(?:INTO|UPDATE|FROM)\s+\"?(\w+)", re.IGNORECASE)
+
+
+def statement_kind(statement: str) -> str:
+    """``SELECT prices``, ``INSERT postings``, ``BEGIN`` ...: verb and first table named."""
+    words = statement.split(None, 1)
+    verb = words[0].upper() if words else "?"
+    found = _TABLE.search(statement)
+    return f"{verb} {found.group(1)}" if found else verb
+
+
+@dataclass
+class StatementCounter:
+    """Counts what SQLAlchemy hands the driver while ``active`` (an executemany counts once)."""
+
+    active: bool = False
+    executions: int = 0
+    executemany: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)
+
+    def attach(self, engine: Engine) -> None:
+        event.listen(engine, "before_cursor_execute", self._on_execute)
+
+    def _on_execute(
+        self,
+        _conn: Any,
+        _cursor: Any,
+        statement: str,
+        _parameters: Any,
+        _context: Any,
+        executemany: bool,
+    ) -> None:
+        if self.active:
+            self.executions += 1
+            self.executemany += int(executemany)
+            self.kinds[statement_kind(statement)] += 1
+
+    def reset(self) -> None:
+        self.executions = self.executemany = 0
+        self.kinds = Counter()
+
+    def summary(self, invoices: int) -> dict[str, Any]:
+        return {
+            "statements": self.executions,
+            "executemany": self.executemany,
+            "per_invoice": round(self.executions / max(invoices, 1), 4),
+            "by_kind": dict(self.kinds.most_common()),
+        }
+
+
+def peak_rss_mib() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+# --- databases -------------------------------------------------------------------------------
+
+
+@dataclass
+class Databases:
+    """The database under test and its scratch copy (for the baseline), and how to drop them."""
+
+    engine: str
+    url: str
+    scratch_url: str
+    snapshot: Callable[[], None]
+    cleanup: Callable[[], None]
+
+
+def sqlite_databases() -> Databases:
+    tmp = Path(tempfile.mkdtemp(prefix="bench_issue_"))
+    main, scratch = tmp / "billfold.db", tmp / "scratch.db"
+
+    def snapshot() -> None:
+        with sqlite3.connect(main) as src, sqlite3.connect(scratch) as dst:
+            src.backup(dst)
+
+    return Databases(
+        "sqlite",
+        f"sqlite:///{main}",
+        f"sqlite:///{scratch}",
+        snapshot,
+        lambda: shutil.rmtree(tmp, ignore_errors=True),
+    )
+
+
+def postgres_admin() -> tuple[Engine | None, str | None]:
+    admin = create_engine(
+        PG_SERVER_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+    )
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        admin.dispose()
+        return None, str(exc).strip().splitlines()[0]
+    return admin, None
+
+
+def postgres_databases(admin: Engine, pid: int) -> Databases:
+    name, scratch = f"bench_{pid}", f"bench_{pid}_base"
+    server = make_url(PG_SERVER_URL)
+
+    def url(db: str) -> str:
+        return server.set(database=db).render_as_string(hide_password=False)
+
+    def ddl(sql: str) -> None:
+        with admin.connect() as conn:
+            conn.execute(text(sql))
+
+    def cleanup() -> None:
+        for db in (scratch, name):
+            ddl(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        admin.dispose()
+
+    ddl(f'CREATE DATABASE "{name}"')
+    return Databases(
+        "postgresql",
+        url(name),
+        url(scratch),
+        lambda: ddl(f'CREATE DATABASE "{scratch}" TEMPLATE "{name}"'),
+        cleanup,
+    )
+
+
+# --- the phases ------------------------------------------------------------------------------
+
+
+def open_app(url: str, counter: StatementCounter) -> Billfold:
+    app = Billfold.open(url, actor="bench")
+    app.clock = lambda: NOW
+    counter.attach(app.engine)
+    return app
+
+
+def phase_a(
+    app: Billfold, n: int, batch: int, counter: StatementCounter
+) -> tuple[list[int], float]:
+    numbers = customer_numbers()
+    ids: list[int] = []
+    counter.active = True
+    started = time.perf_counter()
+    for start in range(0, n, batch):
+        requests = invoice_requests(start, min(batch, n - start), numbers)
+        with app.transaction() as tx:
+            result = invoicing.create_drafts(tx, requests, source="bench")
+        ids += result.created
+    elapsed = time.perf_counter() - started
+    counter.active = False
+    if len(ids) != n:
+        raise RuntimeError(f"phase A created {len(ids)} drafts, expected {n}")
+    return ids, elapsed
+
+
+def phase_b(
+    app: Billfold,
+    ids: list[int],
+    batch: int,
+    counter: StatementCounter,
+    profiler: cProfile.Profile | None,
+) -> float:
+    counter.active = True
+    if profiler:
+        profiler.enable()
+    started = time.perf_counter()
+    for start in range(0, len(ids), batch):
+        with app.transaction() as tx:
+            invoicing.issue(tx, ids[start : start + batch])
+    elapsed = time.perf_counter() - started
+    if profiler:
+        profiler.disable()
+    counter.active = False
+    return elapsed
+
+
+@dataclass(frozen=True)
+class Written:
+    invoices_issued: int
+    journal_entries: int
+    postings: int
+    audit_rows: int
+    accounts: int
+
+    @property
+    def total(self) -> int:
+        return (
+            self.invoices_issued
+            + self.journal_entries
+            + self.postings
+            + self.audit_rows
+            + self.accounts
+        )
+
+
+def table_counts(app: Billfold) -> dict[str, int]:
+    with app.reading() as conn:
+        return {
+            "issued": conn.execute(
+                select(func.count()).select_from(invoices).where(invoices.c.status == "issued")
+            ).scalar_one(),
+            "journal_entries": conn.execute(
+                select(func.count()).select_from(journal_entries)
+            ).scalar_one(),
+            "postings": conn.execute(select(func.count()).select_from(postings_table)).scalar_one(),
+            "audit_rows": conn.execute(
+                select(audit_head.c.last_id).where(audit_head.c.id == 1)
+            ).scalar_one(),
+            "accounts": conn.execute(select(func.count()).select_from(accounts)).scalar_one(),
+        }
+
+
+def check_ledger(app: Billfold) -> None:
+    """Every posting balances: the sums of amounts and functional amounts are zero."""
+    with app.reading() as conn:
+        amount, functional = conn.execute(
+            select(
+                func.coalesce(func.sum(postings_table.c.amount_minor), 0),
+                func.coalesce(func.sum(postings_table.c.functional_minor), 0),
+            )
+        ).one()
+    if amount or functional:
+        raise RuntimeError(f"the ledger does not balance: {amount} / {functional}")
+
+
+# --- baseline --------------------------------------------------------------------------------
+
+BASELINE_TABLES = (journal_entries, postings_table, audit_log)
+
+
+def baseline_sqlite(main_url: str, scratch_url: str, audit_from: int) -> tuple[int, float]:
+    """executemany of the rows phase B wrote into the scratch copy; returns (rows, seconds)."""
+    src = sqlite3.connect(make_url(main_url).database or "")
+    dst = sqlite3.connect(make_url(scratch_url).database or "", isolation_level=None)
+    for pragma in ("foreign_keys = ON", "journal_mode = WAL", "synchronous = NORMAL"):
+        dst.execute(f"PRAGMA {pragma}")
+    # The tax accounts phase B created after the snapshot (not timed).
+    names = ", ".join(c.name for c in accounts.columns)
+    have = dst.execute("SELECT coalesce(max(id), 0) FROM accounts").fetchone()[0]
+    dst.executemany(
+        f"INSERT INTO accounts ({names}) VALUES ({', '.join('?' * len(accounts.columns))})",
+        src.execute(f"SELECT {names} FROM accounts WHERE id > ?", (have,)).fetchall(),
+    )
+    rows = 0
+    elapsed = 0.0
+    for table in BASELINE_TABLES:
+        cols = [c.name for c in table.columns]
+        where = f" WHERE id > {audit_from}" if table is audit_log else ""
+        cur = src.execute(f"SELECT {', '.join(cols)} FROM {table.name}{where} ORDER BY id")
+        insert = (
+            f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        )
+        while chunk := cur.fetchmany(BASELINE_CHUNK):
+            started = time.perf_counter()
+            dst.execute("BEGIN IMMEDIATE")
+            dst.executemany(insert, chunk)
+            dst.execute("COMMIT")
+            elapsed += time.perf_counter() - started
+            rows += len(chunk)
+    src.close()
+    dst.close()
+    return rows, elapsed
+
+
+def _psycopg_connect(url: str) -> psycopg.Connection[Any]:
+    u = make_url(url)
+    return psycopg.connect(
+        host=u.host, port=u.port, user=u.username, password=u.password, dbname=u.database
+    )
+
+
+def baseline_postgres(main_url: str, scratch_url: str, audit_from: int) -> tuple[int, float]:
+    """COPY of the rows phase B wrote into the scratch copy; returns (rows, seconds)."""
+    rows = 0
+    elapsed = 0.0
+    with _psycopg_connect(main_url) as src, _psycopg_connect(scratch_url) as dst:
+        # The tax accounts phase B created after the snapshot (not timed).
+        cols = ", ".join(c.name for c in accounts.columns)
+        have = dst.execute("SELECT coalesce(max(id), 0) FROM accounts").fetchone()
+        new_accounts = src.execute(
+            f"SELECT {cols} FROM accounts WHERE id > %s", (have[0] if have else 0,)
+        ).fetchall()
+        if new_accounts:
+            marks = ", ".join(["%s"] * len(accounts.columns))
+            with dst.cursor() as cur:
+                cur.executemany(f"INSERT INTO accounts ({cols}) VALUES ({marks})", new_accounts)
+        dst.commit()
+        for table in BASELINE_TABLES:
+            cols = ", ".join(c.name for c in table.columns)
+            where = f" WHERE id > {audit_from}" if table is audit_log else ""
+            with src.cursor(name=f"read_{table.name}") as cur:
+                cur.execute(f"SELECT {cols} FROM {table.name}{where} ORDER BY id")
+                while chunk := cur.fetchmany(BASELINE_CHUNK):
+                    started = time.perf_counter()
+                    with (
+                        dst.cursor() as out,
+                        out.copy(f"COPY {table.name} ({cols}) FROM STDIN") as copy,
+                    ):
+                        for row in chunk:
+                            copy.write_row(row)
+                    dst.commit()
+                    elapsed += time.perf_counter() - started
+                    rows += len(chunk)
+            src.commit()
+    return rows, elapsed
+
+
+# --- one engine ------------------------------------------------------------------------------
+
+
+def rate(count: float, seconds: float) -> float:
+    return round(count / seconds, 1) if seconds > 0 else 0.0
+
+
+def run_engine(engine: str, n: int, batch: int, pid: int, profile: bool) -> dict[str, Any]:
+    """Seed, phase A, snapshot, phase B, baseline on one engine; runs in its own process."""
+    if engine == "sqlite":
+        dbs = sqlite_databases()
+    else:
+        admin, problem = postgres_admin()
+        if admin is None:
+            return {"engine": engine, "skipped": f"PostgreSQL not reachable: {problem}"}
+        dbs = postgres_databases(admin, pid)
+    try:
+        return _run(dbs, n, batch, profile)
+    finally:
+        dbs.cleanup()
+
+
+def _run(dbs: Databases, n: int, batch: int, profile: bool) -> dict[str, Any]:
+    result: dict[str, Any] = {"engine": dbs.engine, "n": n, "batch": batch}
+    started = time.perf_counter()
+    seed(dbs.url)
+    result["seed_seconds"] = round(time.perf_counter() - started, 2)
+    counter = StatementCounter()
+
+    app = open_app(dbs.url, counter)
+    console.log(f"[{dbs.engine}] phase A: {n:,} drafts")
+    ids, seconds_a = phase_a(app, n, batch, counter)
+    result["drafts"] = {
+        "seconds": round(seconds_a, 3),
+        "per_second": rate(n, seconds_a),
+        "sql": counter.summary(n),
+        "peak_rss_mib": peak_rss_mib(),
+    }
+    app.engine.dispose()
+    dbs.snapshot()
+
+    app = open_app(dbs.url, counter)
+    before = table_counts(app)
+    counter.reset()
+    profiler = cProfile.Profile() if profile else None
+    console.log(f"[{dbs.engine}] phase B: issuing {n:,} invoices")
+    seconds_b = phase_b(app, ids, batch, counter, profiler)
+    after = table_counts(app)
+    written = Written(*(after[k] - before[k] for k in before))
+    if written.invoices_issued != n:
+        raise RuntimeError(f"phase B issued {written.invoices_issued} invoices, expected {n}")
+    check_ledger(app)
+    app.engine.dispose()
+    result["issue"] = {
+        "seconds": round(seconds_b, 3),
+        "invoices_per_second": rate(n, seconds_b),
+        "rows_written": vars(written) | {"total": written.total},
+        "rows_per_second": rate(written.total, seconds_b),
+        "sql": counter.summary(n),
+        "peak_rss_mib": peak_rss_mib(),
+        "profiled": profile,
+    }
+    if profiler:
+        result["profile_top25"] = profile_text(profiler, dbs.engine)
+
+    console.log(f"[{dbs.engine}] baseline: plain bulk insert of the same rows")
+    baseline = baseline_sqlite if dbs.engine == "sqlite" else baseline_postgres
+    rows, seconds = baseline(dbs.url, dbs.scratch_url, before["audit_rows"])
+    expected = written.journal_entries + written.postings + written.audit_rows
+    if rows != expected:
+        raise RuntimeError(f"baseline inserted {rows} rows, expected {expected}")
+    base_rate = rate(rows, seconds)
+    result["baseline"] = {
+        "method": "executemany (sqlite3)" if dbs.engine == "sqlite" else "COPY (psycopg)",
+        "rows": rows,
+        "seconds": round(seconds, 3),
+        "rows_per_second": base_rate,
+        "invoices_per_second_equivalent": rate(n, seconds),
+    }
+    issue_rate = result["issue"]["rows_per_second"]
+    result["ratio_to_baseline"] = round(issue_rate / base_rate, 3) if base_rate else None
+    result["peak_rss_mib"] = peak_rss_mib()
+    return result
+
+
+def profile_text(profiler: cProfile.Profile, engine: str) -> str:
+    buf = io.StringIO()
+    pstats.Stats(profiler, stream=buf).strip_dirs().sort_stats("cumulative").print_stats(25)
+    report = buf.getvalue()
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    (OUT.parent / f"issue_invoices_profile_{engine}.txt").write_text(report)
+    return report
+
+
+# --- reporting -------------------------------------------------------------------------------
+
+
+def show(results: list[dict[str, Any]]) -> None:
+    done = [r for r in results if "skipped" not in r]
+    for r in results:
+        if "skipped" in r:
+            console.print(f"[yellow]{r['engine']}: skipped ({r['skipped']})[/yellow]")
+    if not done:
+        return
+    n = done[0]["n"]
+    table = Table(title=f"Issue {n:,} invoices of 3 lines each (batches of {done[0]['batch']:,})")
+    table.add_column("figure")
+    for r in done:
+        table.add_column(r["engine"], justify="right")
+
+    def row(label: str, get: Callable[[dict[str, Any]], str]) -> None:
+        table.add_row(label, *(get(r) for r in done))
+
+    def verdict(ok: bool) -> str:
+        return "[green]ok[/green]" if ok else "[red]below target[/red]"
+
+    row("phase A drafts/s", lambda r: f"{r['drafts']['per_second']:,.0f}")
+    row("phase A SQL statements/draft", lambda r: f"{r['drafts']['sql']['per_invoice']:.3f}")
+    row(
+        f"phase B invoices/s (target {TARGET_INVOICES_PER_S:,})",
+        lambda r: (
+            f"{r['issue']['invoices_per_second']:,.0f} "
+            + verdict(r["issue"]["invoices_per_second"] >= TARGET_INVOICES_PER_S)
+        ),
+    )
+    row("phase B seconds", lambda r: f"{r['issue']['seconds']:.1f}")
+    row("phase B rows written", lambda r: f"{r['issue']['rows_written']['total']:,}")
+    row("phase B rows/s", lambda r: f"{r['issue']['rows_per_second']:,.0f}")
+    row("phase B SQL statements/invoice", lambda r: f"{r['issue']['sql']['per_invoice']:.4f}")
+    row("baseline method", lambda r: r["baseline"]["method"])
+    row("baseline rows/s", lambda r: f"{r['baseline']['rows_per_second']:,.0f}")
+    row(
+        "ratio issue/baseline (target >= 0.33)",
+        lambda r: (
+            f"{r['ratio_to_baseline']:.2f} "
+            + verdict((r["ratio_to_baseline"] or 0) >= TARGET_RATIO)
+        ),
+    )
+    row(
+        "peak RSS MiB (after A / B)",
+        lambda r: f"{r['drafts']['peak_rss_mib']:.0f} / {r['issue']['peak_rss_mib']:.0f}",
+    )
+    console.print(table)
+    for r in done:
+        kinds = r["issue"]["sql"]["by_kind"]
+        top = ", ".join(f"{k} x{v}" for k, v in list(kinds.items())[:8])
+        console.print(f"{r['engine']} phase B statements: {top}")
+        kinds = r["drafts"]["sql"]["by_kind"]
+        top = ", ".join(f"{k} x{v}" for k, v in list(kinds.items())[:5])
+        console.print(f"{r['engine']} phase A statements: {top}")
+        if r["issue"]["profiled"]:
+            console.print(f"[yellow]{r['engine']}: phase B ran under cProfile[/yellow]")
+            console.print(r["profile_top25"], markup=False, highlight=False)
+
+
+def meets_targets(results: list[dict[str, Any]]) -> bool:
+    return all(
+        r["issue"]["invoices_per_second"] >= TARGET_INVOICES_PER_S
+        and (r["ratio_to_baseline"] or 0) >= TARGET_RATIO
+        for r in results
+        if "skipped" not in r
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--n", type=int, default=DEFAULT_N, help="invoices (issue figure: 100000)")
+    parser.add_argument("--batch", type=int, default=DEFAULT_BATCH, help="invoices per transaction")
+    parser.add_argument("--engines", default="sqlite,postgresql", help="comma-separated")
+    parser.add_argument("--profile", action="store_true", help="cProfile phase B (top 25)")
+    parser.add_argument("--out", type=Path, default=OUT, help="JSON results file")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    unknown = sorted(set(engines) - {"sqlite", "postgresql"})
+    if unknown or args.n < 1 or args.batch < 1:
+        parser.error(f"engines are sqlite and postgresql (got {unknown}); n and batch >= 1")
+
+    results = []
+    spawn = multiprocessing.get_context("spawn")  # a fresh process per engine: RSS of its own
+    for engine in engines:
+        with spawn.Pool(1) as pool:
+            results.append(
+                pool.apply(run_engine, (engine, args.n, args.batch, os.getpid(), args.profile))
+            )
+    show(results)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "benchmark": "issue_invoices",
+        "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "cpus": os.cpu_count(),
+        "targets": {"invoices_per_second": TARGET_INVOICES_PER_S, "ratio": round(TARGET_RATIO, 3)},
+    }
+    args.out.write_text(json.dumps({**meta, "results": results}, indent=2) + "\n")
+    console.print(f"results written to {args.out}")
+    if args.n != 100_000:
+        console.print(
+            "the issue's figure is n=100,000: "
+            f".venv/bin/python {sys.argv[0]} --n 100000 --out bench-output/issue_invoices_100k.json"
+        )
+    return 1 if args.check and not meets_targets(results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
