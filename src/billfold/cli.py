@@ -23,11 +23,11 @@ from billfold.commands.common import (
     parse_date,
     read_file,
 )
+from billfold.commands.invoicing import APPS as INVOICING_APPS
 from billfold.errors import BillfoldError, InvalidInput
 from billfold.money import Money
 from billfold.services import customers as customer_service
 from billfold.services import entities as entity_service
-from billfold.commands.invoicing import APPS as INVOICING_APPS
 from billfold.services import ledger as ledger_service
 from billfold.services import lookups
 from billfold.services.setup import initialise
@@ -194,9 +194,18 @@ def entities_configure(
     """Set an entity's invoicing policy and contact details."""
     with _app().transaction() as tx:
         changed = entity_service.configure_entity(
-            tx, code.upper(), tax_rounding=tax_rounding, rounding=rounding,
-            price_decimals=price_decimals, quantity_decimals=quantity_decimals,
-            oss_registered=oss, email=email, contact_name=contact, phone=phone, region=region)
+            tx,
+            code.upper(),
+            tax_rounding=tax_rounding,
+            rounding=rounding,
+            price_decimals=price_decimals,
+            quantity_decimals=quantity_decimals,
+            oss_registered=oss,
+            email=email,
+            contact_name=contact,
+            phone=phone,
+            region=region,
+        )
     out.print(f"{code.upper()}: " + ", ".join(f"{k} = {v}" for k, v in changed.items()))
 
 

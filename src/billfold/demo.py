@@ -101,10 +101,30 @@ def tour(out: Path, data: Path) -> None:
     run("customers", "import", str(bad), expect=2)
 
     console.print(Rule("4. Catalog, price lists, ECB exchange rates, tax tables"))
-    run("entities", "configure", "ACME-DE", "--email", "billing@acme.example", "--contact",
-        "Erika Muster", "--phone", "+49 30 1234567")
-    run("entities", "configure", "ACME-US", "--email", "ar@acme-americas.example", "--contact",
-        "Sam Carter", "--phone", "+1 206 555 0100", "--region", "WA")
+    run(
+        "entities",
+        "configure",
+        "ACME-DE",
+        "--email",
+        "billing@acme.example",
+        "--contact",
+        "Erika Muster",
+        "--phone",
+        "+49 30 1234567",
+    )
+    run(
+        "entities",
+        "configure",
+        "ACME-US",
+        "--email",
+        "ar@acme-americas.example",
+        "--contact",
+        "Sam Carter",
+        "--phone",
+        "+1 206 555 0100",
+        "--region",
+        "WA",
+    )
     run("catalog", "import", str(data / "products.csv"))
     run("catalog", "prices", str(data / "prices.csv"))
     run("catalog", "list")
@@ -121,9 +141,12 @@ def tour(out: Path, data: Path) -> None:
     run("ledger", "post", "--file", str(data / "payment.json"))
     run("ledger", "close-period", "2026-09", "--entity", "ACME-DE")
     late = out / "late-entry.json"
-    late.write_text('{"entity": "ACME-DE", "date": "2026-09-30", "description": "Late accrual",'
-                    ' "lines": [{"account": "1010", "debit": "10.00"},'
-                    ' {"account": "4000", "credit": "10.00"}]}', encoding="utf-8")
+    late.write_text(
+        '{"entity": "ACME-DE", "date": "2026-09-30", "description": "Late accrual",'
+        ' "lines": [{"account": "1010", "debit": "10.00"},'
+        ' {"account": "4000", "credit": "10.00"}]}',
+        encoding="utf-8",
+    )
     run("ledger", "post", "--file", str(late), expect=2)
 
     console.print(Rule("6. Invoices in five countries and six currencies"))
@@ -132,30 +155,82 @@ def tour(out: Path, data: Path) -> None:
     run("invoices", "issue", "--all-drafts")
     run("invoices", "list", "--from", "2026-11-01")
     run("invoices", "show", "INV-2026-000001", "--entity", "ACME-DE")
-    run("credit-memos", "create", "--invoice", "INV-2026-000001", "--entity", "ACME-DE",
-        "--lines", "3*2", "--reason", "2 handbooks damaged in transit", "--date", "2026-11-05")
+    run(
+        "credit-memos",
+        "create",
+        "--invoice",
+        "INV-2026-000001",
+        "--entity",
+        "ACME-DE",
+        "--lines",
+        "3*2",
+        "--reason",
+        "2 handbooks damaged in transit",
+        "--date",
+        "2026-11-05",
+    )
 
     console.print(Rule("7. PDF, UBL (Peppol BIS 3), CII and Factur-X, validated"))
     docs = out / "invoices"
     docs.mkdir(exist_ok=True)
     logo = out / "acme-logo.svg"
     logo.write_bytes(demo_logo())
-    german = ["INV-2026-000001", "INV-2026-000002", "INV-2026-000003", "INV-2026-000004",
-              "INV-2026-000005", "INV-2026-000006", "INV-2026-000007", "INV-2026-000008",
-              "CN-2026-000001"]
+    german = [
+        "INV-2026-000001",
+        "INV-2026-000002",
+        "INV-2026-000003",
+        "INV-2026-000004",
+        "INV-2026-000005",
+        "INV-2026-000006",
+        "INV-2026-000007",
+        "INV-2026-000008",
+        "CN-2026-000001",
+    ]
     for number in german:
         for fmt in ("pdf", "ubl", "cii", "facturx"):
-            run("invoices", "render", number, "--entity", "ACME-DE", "--format", fmt,
-                "--out", str(docs), "--logo", str(logo))
-    run("invoices", "render", "INV-2026-000001", "--entity", "ACME-US", "--format", "pdf",
-        "--out", str(docs / "ACME-US-INV-2026-000001.pdf"), "--logo", str(logo))
+            run(
+                "invoices",
+                "render",
+                number,
+                "--entity",
+                "ACME-DE",
+                "--format",
+                fmt,
+                "--out",
+                str(docs),
+                "--logo",
+                str(logo),
+            )
+    run(
+        "invoices",
+        "render",
+        "INV-2026-000001",
+        "--entity",
+        "ACME-US",
+        "--format",
+        "pdf",
+        "--out",
+        str(docs / "ACME-US-INV-2026-000001.pdf"),
+        "--logo",
+        str(logo),
+    )
     run("invoices", "validate", str(docs / "INV-2026-000002.xml"))
 
     console.print(Rule("8. Invoice register, trial balance, the AR sub-ledger reconciled"))
     run("reports", "invoice-register", "--from", "2026-11-01", "--to", "2026-11-30")
     register = out / "invoice-register-2026-11.xlsx"
-    run("reports", "invoice-register", "--from", "2026-11-01", "--to", "2026-11-30",
-        "--format", "xlsx", "--out", str(register))
+    run(
+        "reports",
+        "invoice-register",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-30",
+        "--format",
+        "xlsx",
+        "--out",
+        str(register),
+    )
     run("ledger", "trial-balance", "--as-of", "2026-11-30")
     run("ledger", "ar", "--as-of", "2026-11-30")
 

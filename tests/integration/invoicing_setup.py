@@ -23,17 +23,43 @@ def seed_invoicing(bf: Billfold) -> None:
         fx.import_rates(tx, (FIX / "ecb.csv").read_bytes(), "ecb.csv")
         tax_rates.import_us_rates(tx, (FIX / "us_rates.csv").read_bytes(), "us_rates.csv")
         entities.add_bank_account(tx, "ACME-DE", "DE89 3704 0044 0532 0130 00", "COBADEFFXXX")
-        entities.configure_entity(tx, "ACME-DE", email="billing@acme.example",
-                                  contact_name="Erika Muster", phone="+49 30 1234567")
-        entities.create_entity(tx, entities.NewEntity(
-            "ACME-US", "Acme Americas Inc.", "US", "USD", address_line1="1 Pine St",
-            city="Seattle", postal_code="98101", region="WA"), ["12-3456789"])
+        entities.configure_entity(
+            tx,
+            "ACME-DE",
+            email="billing@acme.example",
+            contact_name="Erika Muster",
+            phone="+49 30 1234567",
+        )
+        entities.create_entity(
+            tx,
+            entities.NewEntity(
+                "ACME-US",
+                "Acme Americas Inc.",
+                "US",
+                "USD",
+                address_line1="1 Pine St",
+                city="Seattle",
+                postal_code="98101",
+                region="WA",
+            ),
+            ["12-3456789"],
+        )
 
 
-def invoice(customer: str, *lines: dict[str, Any], entity: str = "ACME-DE",
-            day: str = "2026-11-02", **extra: Any) -> dict[str, Any]:
-    return {"entity": entity, "customer": customer, "issue_date": day, "lines": list(lines),
-            **extra}
+def invoice(
+    customer: str,
+    *lines: dict[str, Any],
+    entity: str = "ACME-DE",
+    day: str = "2026-11-02",
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "entity": entity,
+        "customer": customer,
+        "issue_date": day,
+        "lines": list(lines),
+        **extra,
+    }
 
 
 def create(bf: Billfold, *docs: dict[str, Any], issue: bool = True) -> list[str] | list[int]:

@@ -26,13 +26,15 @@ def _issue_each(url: str, ids: list[int], barrier: "mp.synchronize.Barrier") -> 
 
 def test_concurrent_workers_number_without_gaps_or_duplicates(bf: Billfold, db_url: str) -> None:
     seed_invoicing(bf)
-    ids = create(bf, *[invoice("DE1", {"sku": "SUB-PRO"}, ref=f"c{n}")
-                       for n in range(2 * PER_WORKER)], issue=False)
+    ids = create(
+        bf,
+        *[invoice("DE1", {"sku": "SUB-PRO"}, ref=f"c{n}") for n in range(2 * PER_WORKER)],
+        issue=False,
+    )
     bf.engine.dispose()
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(2)
-    workers = [ctx.Process(target=_issue_each, args=(db_url, ids[w::2], barrier))
-               for w in range(2)]
+    workers = [ctx.Process(target=_issue_each, args=(db_url, ids[w::2], barrier)) for w in range(2)]
     for w in workers:
         w.start()
     for w in workers:

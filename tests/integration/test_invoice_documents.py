@@ -26,10 +26,16 @@ def issued(bf: Billfold) -> tuple[Billfold, dict[str, str]]:
     seed_invoicing(bf)
     numbers = create(
         bf,
-        invoice("DE1", {"sku": "SUB-PRO", "quantity": "3",
-                        "service_period": {"start": "2026-11-01", "end": "2026-11-30"}},
-                {"sku": "BOOK", "quantity": "2", "discount": {"percent": "10"}},
-                po_number="PO-4711"),
+        invoice(
+            "DE1",
+            {
+                "sku": "SUB-PRO",
+                "quantity": "3",
+                "service_period": {"start": "2026-11-01", "end": "2026-11-30"},
+            },
+            {"sku": "BOOK", "quantity": "2", "discount": {"percent": "10"}},
+            po_number="PO-4711",
+        ),
         invoice("FR1", {"sku": "SUB-PRO"}),
         invoice("FR1", {"sku": "WIDGET", "quantity": "10"}, supply_date="2026-11-02"),
         invoice("GB1", {"sku": "SUB-PRO", "quantity": "2"}),
@@ -37,8 +43,9 @@ def issued(bf: Billfold) -> tuple[Billfold, dict[str, str]]:
         invoice("DE1", {"sku": "TRAIN", "quantity": "8"}),
     )
     with bf.transaction() as tx:
-        credit = create_credit_memo(tx, "ACME-DE", numbers[0], "damaged",
-                                    [Selection(2, Decimal("10.00"))])
+        credit = create_credit_memo(
+            tx, "ACME-DE", numbers[0], "damaged", [Selection(2, Decimal("10.00"))]
+        )
     names = ["domestic", "reverse_charge", "intra_community", "export", "yen", "exempt"]
     return bf, {**dict(zip(names, numbers, strict=True)), "credit": credit}
 
@@ -92,8 +99,9 @@ def test_register(issued: tuple) -> None:  # type: ignore[type-arg]
         rows = register.invoice_register(conn, date(2026, 11, 1), date(2026, 11, 30))
     assert len(rows) == 7
     totals = register.totals_by_currency(rows)
-    assert totals["EUR"][2] == Decimal("213.26") + Decimal("45.00") + Decimal("123.46") \
-        + Decimal("960.00") - Decimal("10.70")
+    assert totals["EUR"][2] == Decimal("213.26") + Decimal("45.00") + Decimal("123.46") + Decimal(
+        "960.00"
+    ) - Decimal("10.70")
     csv_text = register.to_csv(rows).decode()
     assert csv_text.splitlines()[0].startswith("entity,number,type,issue_date")
     assert f"{numbers['credit']},credit_note" in csv_text and ",-10.70," in csv_text

@@ -40,23 +40,38 @@ def entry_lines(bf: Billfold, number: str) -> dict[str, str]:
 
 
 def test_domestic_invoice_with_two_rates_posts_revenue_and_tax(world: Billfold) -> None:
-    [number] = create(world, invoice("DE1", {"sku": "SUB-PRO", "quantity": "3"},
-                                     {"sku": "BOOK", "quantity": "2",
-                                      "discount": {"percent": "10"}}, po_number="PO-4711"))
+    [number] = create(
+        world,
+        invoice(
+            "DE1",
+            {"sku": "SUB-PRO", "quantity": "3"},
+            {"sku": "BOOK", "quantity": "2", "discount": {"percent": "10"}},
+            po_number="PO-4711",
+        ),
+    )
     assert number == "INV-2026-000001"
     assert entry_lines(world, number) == {
-        "1100": "213.26 213.26", "4000": "-147.00 -147.00", "4300": "-35.82 -35.82",
-        "2200-DE-19": "-27.93 -27.93", "2200-DE-7": "-2.51 -2.51"}
+        "1100": "213.26 213.26",
+        "4000": "-147.00 -147.00",
+        "4300": "-35.82 -35.82",
+        "2200-DE-19": "-27.93 -27.93",
+        "2200-DE-7": "-2.51 -2.51",
+    }
     with world.reading() as conn:
         doc = build_document(conn, number)
     assert [(t.category, t.rate, str(t.taxable), str(t.tax)) for t in doc.tax_summary] == [
-        ("S", Decimal(19), "147.00 EUR", "27.93 EUR"), ("S", Decimal(7), "35.82 EUR", "2.51 EUR")]
+        ("S", Decimal(19), "147.00 EUR", "27.93 EUR"),
+        ("S", Decimal(7), "35.82 EUR", "2.51 EUR"),
+    ]
     assert doc.due_date == date(2026, 12, 2) and doc.po_number == "PO-4711"
 
 
 def test_eu_b2b_services_are_reverse_charged_and_goods_are_intra_community(world: Billfold) -> None:
-    [services, goods] = create(world, invoice("FR1", {"sku": "SUB-PRO"}),
-                               invoice("FR1", {"sku": "WIDGET", "quantity": "10"}))
+    [services, goods] = create(
+        world,
+        invoice("FR1", {"sku": "SUB-PRO"}),
+        invoice("FR1", {"sku": "WIDGET", "quantity": "10"}),
+    )
     with world.reading() as conn:
         s, g = build_document(conn, services), build_document(conn, goods)
     assert s.tax_summary[0].category == "AE" and s.tax_total.is_zero()
@@ -88,9 +103,14 @@ def test_export_outside_the_eu_and_foreign_currency(world: Billfold) -> None:
 
 
 def test_us_sales_tax_by_jurisdiction(world: Billfold) -> None:
-    [number] = create(world, invoice("US1", {"description": "Consulting", "quantity": "10",
-                                             "unit_price": "150.00", "unit": "HUR"},
-                                     entity="ACME-US"))
+    [number] = create(
+        world,
+        invoice(
+            "US1",
+            {"description": "Consulting", "quantity": "10", "unit_price": "150.00", "unit": "HUR"},
+            entity="ACME-US",
+        ),
+    )
     assert number == "INV-2026-000001"  # each entity has its own sequence
     lines = entry_lines(world, number)
     assert lines["2200-US-WA-STATE-6.5"] == "-97.50 -97.50"
@@ -119,9 +139,11 @@ def test_numbers_are_gapless_and_drafts_are_idempotent(world: Billfold) -> None:
 
 def test_issued_invoices_are_immutable_in_the_database(world: Billfold) -> None:
     [number] = create(world, invoice("DE1", {"sku": "SUB-PRO"}))
-    for sql in (f"UPDATE invoices SET total_minor = 1 WHERE number = '{number}'",
-                "UPDATE invoice_lines SET net_minor = 1",
-                f"DELETE FROM invoices WHERE number = '{number}'"):
+    for sql in (
+        f"UPDATE invoices SET total_minor = 1 WHERE number = '{number}'",
+        "UPDATE invoice_lines SET net_minor = 1",
+        f"DELETE FROM invoices WHERE number = '{number}'",
+    ):
         with pytest.raises(ImmutableRecord, match="immutable"), world.transaction() as tx:
             tx.conn.execute(text(sql))
 
@@ -135,16 +157,21 @@ def test_frozen_document_ignores_later_master_data_changes(world: Billfold) -> N
     with world.transaction() as tx:
         tx.conn.execute(text("UPDATE customers SET name = 'Renamed AG', currency = 'USD'"))
         configure_entity(tx, "ACME-DE", tax_rounding="total", email="new@acme.example")
-        tx.conn.execute(text("INSERT INTO vat_rate_overrides (country, region, tax_type, "
-                             "rate_name, category, rate, valid_from) VALUES "
-                             "('DE', '', 'VAT', 'standard', 'S', '21', '2020-01-01')"))
+        tx.conn.execute(
+            text(
+                "INSERT INTO vat_rate_overrides (country, region, tax_type, "
+                "rate_name, category, rate, valid_from) VALUES "
+                "('DE', '', 'VAT', 'standard', 'S', '21', '2020-01-01')"
+            )
+        )
     with world.reading() as conn:
         assert build_document(conn, number) == before
 
 
 def test_full_credit_nets_the_invoice_to_zero(world: Billfold) -> None:
-    [number] = create(world, invoice("DE1", {"sku": "SUB-PRO", "quantity": "3"},
-                                     {"sku": "BOOK", "quantity": "3"}))
+    [number] = create(
+        world, invoice("DE1", {"sku": "SUB-PRO", "quantity": "3"}, {"sku": "BOOK", "quantity": "3"})
+    )
     with world.transaction() as tx:
         first = create_credit_memo(tx, "ACME-DE", number, "damaged", [Selection(2, Decimal("10"))])
         second = create_credit_memo(tx, "ACME-DE", number, "cancelled")
@@ -162,8 +189,10 @@ def test_full_credit_nets_the_invoice_to_zero(world: Billfold) -> None:
 def test_crediting_more_than_invoiced_is_refused(world: Billfold) -> None:
     [number] = create(world, invoice("DE1", {"sku": "SUB-PRO"}))
     before = row_counts(world)
-    with pytest.raises(InvalidInput, match="more than the 49.00 EUR not yet credited"), \
-            world.transaction() as tx:
+    with (
+        pytest.raises(InvalidInput, match="more than the 49.00 EUR not yet credited"),
+        world.transaction() as tx,
+    ):
         create_credit_memo(tx, "ACME-DE", number, "too much", [Selection(1, Decimal("49.01"))])
     assert row_counts(world) == before
 
@@ -184,20 +213,30 @@ def test_void_policy(world: Billfold) -> None:
     assert status[a] == "voided" and a not in open_refs and b in open_refs
 
 
-@pytest.mark.parametrize(("doc", "message"), [
-    (invoice("DE1", {"sku": "NOPE"}), "unknown SKU"),
-    (invoice("XX9", {"sku": "SUB-PRO"}), "unknown customer"),
-    (invoice("DE1", {"sku": "SUB-PRO"}, currency="EUX"), "unknown currency code 'EUX'"),
-    (invoice("DE1", {"sku": "SUB-PRO", "quantity": "1.00001"}), "more than 4 decimals"),
-    (invoice("DE1", {"description": "x", "unit_price": "1.0000001"}), "more than 6 decimals"),
-    (invoice("DE1", {"description": "Refund", "unit_price": "-10.00"}), "is negative"),
-    (invoice("FR2", {"sku": "SUB-PRO", "tax_category": "AE"}), "needs the buyer's VAT ID"),
-    (invoice("DE1", {"description": "x", "unit_price": "5"}, currency="CHF", day="2026-12-24"),
-     "no CHF/EUR exchange rate on 2026-12-24"),
-    (invoice("DE1", {"sku": "SUB-PRO", "quantity": 1.5}), "write numbers as strings"),
-])
-def test_bad_invoice_input_is_refused_and_changes_nothing(world: Billfold, doc: dict,  # type: ignore[type-arg]
-                                                          message: str) -> None:
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        (invoice("DE1", {"sku": "NOPE"}), "unknown SKU"),
+        (invoice("XX9", {"sku": "SUB-PRO"}), "unknown customer"),
+        (invoice("DE1", {"sku": "SUB-PRO"}, currency="EUX"), "unknown currency code 'EUX'"),
+        (invoice("DE1", {"sku": "SUB-PRO", "quantity": "1.00001"}), "more than 4 decimals"),
+        (invoice("DE1", {"description": "x", "unit_price": "1.0000001"}), "more than 6 decimals"),
+        (invoice("DE1", {"description": "Refund", "unit_price": "-10.00"}), "is negative"),
+        (invoice("FR2", {"sku": "SUB-PRO", "tax_category": "AE"}), "needs the buyer's VAT ID"),
+        (
+            invoice(
+                "DE1", {"description": "x", "unit_price": "5"}, currency="CHF", day="2026-12-24"
+            ),
+            "no CHF/EUR exchange rate on 2026-12-24",
+        ),
+        (invoice("DE1", {"sku": "SUB-PRO", "quantity": 1.5}), "write numbers as strings"),
+    ],
+)
+def test_bad_invoice_input_is_refused_and_changes_nothing(
+    world: Billfold,
+    doc: dict,  # type: ignore[type-arg]
+    message: str,
+) -> None:
     before = row_counts(world)
     with pytest.raises(BillfoldError, match=message):
         create(world, doc)
@@ -209,8 +248,10 @@ def test_issuing_into_a_closed_period_is_refused(world: Billfold) -> None:
     with world.transaction() as tx:
         ledger.set_period_status(tx, "ACME-DE", "2026-10", "closed")
     before = row_counts(world)
-    with pytest.raises(ClosedPeriod, match="2026-10 of ACME-DE is closed"), \
-            world.transaction() as tx:
+    with (
+        pytest.raises(ClosedPeriod, match="2026-10 of ACME-DE is closed"),
+        world.transaction() as tx,
+    ):
         invoicing.issue(tx, ids)  # type: ignore[arg-type]
     assert row_counts(world) == before
 
@@ -221,8 +262,13 @@ def test_unknown_invoice(world: Billfold) -> None:
 
 
 def test_ar_subledger_still_equals_gl(world: Billfold) -> None:
-    create(world, invoice("DE1", {"sku": "SUB-PRO"}), invoice("GB1", {"sku": "SUB-PRO"}),
-           invoice("JP1", {"sku": "SUB-PRO"}), invoice("FR2", {"sku": "BOOK"}))
+    create(
+        world,
+        invoice("DE1", {"sku": "SUB-PRO"}),
+        invoice("GB1", {"sku": "SUB-PRO"}),
+        invoice("JP1", {"sku": "SUB-PRO"}),
+        invoice("FR2", {"sku": "BOOK"}),
+    )
     with world.reading() as conn:
         day = date(2026, 12, 31)
         assert ledger.ar_subledger_balance(conn, day) == ledger.gl_control_balance(conn, day)

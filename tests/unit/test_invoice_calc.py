@@ -18,8 +18,10 @@ from billfold.money import Money, Rounding
 
 VAT19 = (TaxComponent("DE", "S", Decimal(19)),)
 VAT7 = (TaxComponent("DE", "S", Decimal(7)),)
-US = (TaxComponent("US-WA", "S", Decimal("6.5"), "SALES"),
-      TaxComponent("US-SEA", "S", Decimal("3.85"), "SALES"))
+US = (
+    TaxComponent("US-WA", "S", Decimal("6.5"), "SALES"),
+    TaxComponent("US-SEA", "S", Decimal("3.85"), "SALES"),
+)
 
 
 def line(qty: str, price: str, comps: tuple[TaxComponent, ...] = VAT19, **kw: object) -> LineInput:
@@ -40,15 +42,19 @@ def test_line_rounding_vs_total_rounding() -> None:
 
 
 def test_inclusive_prices_keep_the_quoted_gross() -> None:
-    inv = compute_invoice([line("1", "119.00"), line("3", "9.99", VAT7)], "EUR",
-                          price_mode="inclusive")
+    inv = compute_invoice(
+        [line("1", "119.00"), line("3", "9.99", VAT7)], "EUR", price_mode="inclusive"
+    )
     assert str(inv.gross_total) == "148.97 EUR"
     assert [str(g.tax) for g in inv.groups] == ["19.00 EUR", "1.96 EUR"]
 
 
 def test_invoice_discount_is_spread_over_lines() -> None:
-    inv = compute_invoice([line("1", "100.00"), line("1", "50.00", VAT7)], "EUR",
-                          invoice_discount_amount=Decimal("15.00"))
+    inv = compute_invoice(
+        [line("1", "100.00"), line("1", "50.00", VAT7)],
+        "EUR",
+        invoice_discount_amount=Decimal("15.00"),
+    )
     assert [str(ln.discount) for ln in inv.lines] == ["10.00 EUR", "5.00 EUR"]
     assert str(inv.net_total) == "135.00 EUR"
 
@@ -65,11 +71,21 @@ def test_bad_discounts() -> None:
         compute_invoice([line("1", "10", discount_percent=Decimal("101"))], "EUR")
 
 
-rates = st.sampled_from([Decimal(0), Decimal(5), Decimal("5.5"), Decimal(7), Decimal(19),
-                         Decimal(20), Decimal("9.975"), Decimal("25.5")])
+rates = st.sampled_from(
+    [
+        Decimal(0),
+        Decimal(5),
+        Decimal("5.5"),
+        Decimal(7),
+        Decimal(19),
+        Decimal(20),
+        Decimal("9.975"),
+        Decimal("25.5"),
+    ]
+)
 lines_st = st.lists(
-    st.tuples(st.integers(1, 500), st.integers(1, 10**7), rates, rates),
-    min_size=1, max_size=8)
+    st.tuples(st.integers(1, 500), st.integers(1, 10**7), rates, rates), min_size=1, max_size=8
+)
 currencies = st.sampled_from(["EUR", "JPY", "KWD"])
 
 
@@ -82,13 +98,25 @@ def _inputs(raw: list[tuple[int, int, Decimal, Decimal]], multi: bool) -> list[L
 
 
 @settings(max_examples=150)
-@given(lines_st, currencies, st.sampled_from(["line", "total"]),
-       st.sampled_from(["exclusive", "inclusive"]), st.booleans(),
-       st.sampled_from(list(Rounding)))
-def test_totals_are_consistent(raw: list, currency: str, mode: str, price_mode: str,  # type: ignore[type-arg]
-                               multi: bool, rounding: Rounding) -> None:
-    inv = compute_invoice(_inputs(raw, multi), currency, tax_rounding=mode,
-                          price_mode=price_mode, rounding=rounding)
+@given(
+    lines_st,
+    currencies,
+    st.sampled_from(["line", "total"]),
+    st.sampled_from(["exclusive", "inclusive"]),
+    st.booleans(),
+    st.sampled_from(list(Rounding)),
+)
+def test_totals_are_consistent(
+    raw: list,
+    currency: str,
+    mode: str,
+    price_mode: str,  # type: ignore[type-arg]
+    multi: bool,
+    rounding: Rounding,
+) -> None:
+    inv = compute_invoice(
+        _inputs(raw, multi), currency, tax_rounding=mode, price_mode=price_mode, rounding=rounding
+    )
     assert inv.net_total + inv.tax_total == inv.gross_total
     assert sum(ln.net.minor for ln in inv.lines) == inv.net_total.minor
     assert sum(ln.tax.minor for ln in inv.lines) == inv.tax_total.minor
@@ -103,14 +131,26 @@ def test_totals_are_consistent(raw: list, currency: str, mode: str, price_mode: 
 
 
 @settings(max_examples=150)
-@given(lines_st, currencies, st.sampled_from(["line", "total"]), st.booleans(),
-       st.lists(st.integers(1, 100), min_size=1, max_size=6))
+@given(
+    lines_st,
+    currencies,
+    st.sampled_from(["line", "total"]),
+    st.booleans(),
+    st.lists(st.integers(1, 100), min_size=1, max_size=6),
+)
 def test_credits_never_exceed_and_a_full_credit_nets_to_zero(
-        raw: list, currency: str, mode: str, multi: bool, parts: list[int]) -> None:  # type: ignore[type-arg]
+    raw: list, currency: str, mode: str, multi: bool, parts: list[int]
+) -> None:  # type: ignore[type-arg]
     inv = compute_invoice(_inputs(raw, multi), currency, tax_rounding=mode)
     for cl in inv.lines:
-        state = InvoicedLine(cl.line_no, cl.net, cl.taxes, Money.zero(currency),
-                             tuple(Money.zero(currency) for _ in cl.taxes), cl.input)
+        state = InvoicedLine(
+            cl.line_no,
+            cl.net,
+            cl.taxes,
+            Money.zero(currency),
+            tuple(Money.zero(currency) for _ in cl.taxes),
+            cl.input,
+        )
         if cl.net.minor <= 0:
             continue
         for pct in parts:  # credit a percentage of what is left, then the rest
@@ -119,11 +159,16 @@ def test_credits_never_exceed_and_a_full_credit_nets_to_zero(
             if left.minor <= 0:
                 break
             credit = credit_line(state, min(amount, left), 1)
-            state = InvoicedLine(state.line_no, state.net, state.taxes,
-                                 state.credited_net + credit.net,
-                                 tuple(a + t.amount for a, t in zip(state.credited_taxes,
-                                                                    credit.taxes, strict=True)),
-                                 state.input)
+            state = InvoicedLine(
+                state.line_no,
+                state.net,
+                state.taxes,
+                state.credited_net + credit.net,
+                tuple(
+                    a + t.amount for a, t in zip(state.credited_taxes, credit.taxes, strict=True)
+                ),
+                state.input,
+            )
             for done, orig in zip(state.credited_taxes, cl.taxes, strict=True):
                 assert abs(done.minor) <= abs(orig.amount.minor)
         left = cl.net - state.credited_net
@@ -135,4 +180,5 @@ def test_credits_never_exceed_and_a_full_credit_nets_to_zero(
         assert [f.minor for f in finals] == [t.amount.minor for t in cl.taxes]
         with pytest.raises(InvalidInput):
             credit_line(state, cl.net, 1) if left.minor == 0 else credit_line(
-                state, left + Money.from_minor(1, currency), 1)
+                state, left + Money.from_minor(1, currency), 1
+            )

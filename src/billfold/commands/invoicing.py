@@ -24,8 +24,14 @@ invoices_app = typer.Typer(help="Invoices and debit notes.", no_args_is_help=Tru
 credit_app = typer.Typer(help="Credit memos.", no_args_is_help=True)
 reports_app = typer.Typer(help="Reports.", no_args_is_help=True)
 
-APPS = ((catalog_app, "catalog"), (fx_app, "fx"), (tax_app, "tax"),
-        (invoices_app, "invoices"), (credit_app, "credit-memos"), (reports_app, "reports"))
+APPS = (
+    (catalog_app, "catalog"),
+    (fx_app, "fx"),
+    (tax_app, "tax"),
+    (invoices_app, "invoices"),
+    (credit_app, "credit-memos"),
+    (reports_app, "reports"),
+)
 
 EntityOpt = Annotated[str | None, typer.Option("--entity", help="Legal entity code.")]
 
@@ -81,8 +87,9 @@ def fx_import(file: Path) -> None:
 
 
 @fx_app.command("rate")
-def fx_rate(base: str, quote: str,
-            on: Annotated[str | None, typer.Option("--date")] = None) -> None:
+def fx_rate(
+    base: str, quote: str, on: Annotated[str | None, typer.Option("--date")] = None
+) -> None:
     """Show the rate used for a day: units of QUOTE for one BASE."""
     day = parse_date(on) or date.today()
     with open_app().reading() as conn:
@@ -98,8 +105,11 @@ def tax_import_us(file: Path) -> None:
     """Load US sales-tax jurisdiction rates (replaces the previous table)."""
     with open_app().transaction() as tx:
         r = tax_rates.import_us_rates(tx, read_file(file), file.name)
-    out.print(f"{file.name}: already imported; nothing changed." if r.already_imported
-              else f"{file.name}: {r.rows} jurisdiction rates loaded.")
+    out.print(
+        f"{file.name}: already imported; nothing changed."
+        if r.already_imported
+        else f"{file.name}: {r.rows} jurisdiction rates loaded."
+    )
 
 
 @tax_app.command("import-vat-rates")
@@ -107,8 +117,11 @@ def tax_import_vat(file: Path) -> None:
     """Override rows of the shipped VAT/GST table (same layout as data/tax/vat_rates.csv)."""
     with open_app().transaction() as tx:
         r = tax_rates.import_vat_overrides(tx, read_file(file), file.name)
-    out.print(f"{file.name}: already imported; nothing changed." if r.already_imported
-              else f"{file.name}: {r.rows} override rates loaded.")
+    out.print(
+        f"{file.name}: already imported; nothing changed."
+        if r.already_imported
+        else f"{file.name}: {r.rows} override rates loaded."
+    )
 
 
 @tax_app.command("rates")
@@ -117,11 +130,20 @@ def tax_rates_cmd(country: str, on: Annotated[str | None, typer.Option("--date")
     day = parse_date(on) or date.today()
     with open_app().reading() as conn:
         rows = tax_rates.rates_on(conn, country.upper(), day)
-    table = Table("country", "region", "tax", "rate name", "category", "rate %", "since",
-                  title=f"{country.upper()} on {day}")
+    table = Table(
+        "country",
+        "region",
+        "tax",
+        "rate name",
+        "category",
+        "rate %",
+        "since",
+        title=f"{country.upper()} on {day}",
+    )
     for r in rows:
-        table.add_row(r.country, r.region, r.tax_type, r.rate_name, r.category, str(r.rate),
-                      str(r.valid_from))
+        table.add_row(
+            r.country, r.region, r.tax_type, r.rate_name, r.category, str(r.rate), str(r.valid_from)
+        )
     out.print(table)
 
 
@@ -137,16 +159,21 @@ def invoices_create(
     data = read_file(file)
     requests = parse_invoice_json(data, file.name)
     with open_app().transaction() as tx:
-        result = invoicing.create_drafts(tx, requests,
-                                         source=invoicing.file_ref_prefix(data))
+        result = invoicing.create_drafts(tx, requests, source=invoicing.file_ref_prefix(data))
         numbers = invoicing.issue(tx, result.created).numbers if issue_now else []
-    out.print(f"{file.name}: {len(result.created)} draft(s) created"
-              + (f", {len(result.existing)} already there" if result.existing else "") + ".")
+    out.print(
+        f"{file.name}: {len(result.created)} draft(s) created"
+        + (f", {len(result.existing)} already there" if result.existing else "")
+        + "."
+    )
     if numbers:
         out.print(f"Issued {', '.join(numbers)}.")
     elif result.created:
-        out.print("Drafts: " + ", ".join(f"#{i}" for i in result.created)
-                  + " (issue with `billfold invoices issue #ID` or `--all-drafts`).")
+        out.print(
+            "Drafts: "
+            + ", ".join(f"#{i}" for i in result.created)
+            + " (issue with `billfold invoices issue #ID` or `--all-drafts`)."
+        )
 
 
 @invoices_app.command("issue")
@@ -170,8 +197,9 @@ def invoices_issue(
     elif len(result.numbers) <= 20:
         out.print(f"Issued {', '.join(result.numbers)}.")
     else:
-        out.print(f"Issued {len(result.numbers)} documents, {result.numbers[0]} to "
-                  f"{result.numbers[-1]}.")
+        out.print(
+            f"Issued {len(result.numbers)} documents, {result.numbers[0]} to {result.numbers[-1]}."
+        )
 
 
 def _draft_id(text: str) -> int:
@@ -185,23 +213,40 @@ def _draft_id(text: str) -> int:
 def invoices_list(
     entity: EntityOpt = None,
     customer: Annotated[str | None, typer.Option()] = None,
-    status: Annotated[str | None, typer.Option(
-        help="draft, issued, partially_paid, paid or voided")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="draft, issued, partially_paid, paid or voided")
+    ] = None,
     since: Annotated[str | None, typer.Option("--from")] = None,
     until: Annotated[str | None, typer.Option("--to")] = None,
     limit: Annotated[int, typer.Option()] = 100,
 ) -> None:
     """List invoices, credit and debit notes (newest first) with their payment status."""
     with open_app().reading() as conn:
-        rows = list_invoices(conn, entity=entity, customer=customer, status=status,
-                             since=parse_date(since), until=parse_date(until), limit=limit)
-    table = Table("number", "type", "status", "date", "due", "customer", "net", "tax", "total",
-                  "open")
+        rows = list_invoices(
+            conn,
+            entity=entity,
+            customer=customer,
+            status=status,
+            since=parse_date(since),
+            until=parse_date(until),
+            limit=limit,
+        )
+    table = Table(
+        "number", "type", "status", "date", "due", "customer", "net", "tax", "total", "open"
+    )
     for r in rows:
-        table.add_row(r.number or f"#{r.id}", r.doc_type.replace("_", " "), r.status,
-                      str(r.issue_date), str(r.due_date), r.customer, f"{r.net.amount:,}",
-                      f"{r.tax.amount:,}", f"{r.total.amount:,} {r.currency}",
-                      "" if r.open is None else f"{r.open.amount:,}")
+        table.add_row(
+            r.number or f"#{r.id}",
+            r.doc_type.replace("_", " "),
+            r.status,
+            str(r.issue_date),
+            str(r.due_date),
+            r.customer,
+            f"{r.net.amount:,}",
+            f"{r.tax.amount:,}",
+            f"{r.total.amount:,} {r.currency}",
+            "" if r.open is None else f"{r.open.amount:,}",
+        )
     out.print(table)
 
 
@@ -211,32 +256,55 @@ def invoices_show(number: str, entity: EntityOpt = None) -> None:
     with open_app().reading() as conn:
         d = invoice_detail(conn, number, entity)
     doc = d["document"]
-    out.print(f"[bold]{doc.doc_type.value.replace('_', ' ').title()} {doc.number}[/]  "
-              f"status {d['status']}  issued {doc.issue_date}  due {doc.due_date or '-'}")
+    out.print(
+        f"[bold]{doc.doc_type.value.replace('_', ' ').title()} {doc.number}[/]  "
+        f"status {d['status']}  issued {doc.issue_date}  due {doc.due_date or '-'}"
+    )
     out.print(f"  seller: {doc.seller.name} ({doc.seller.vat_id or doc.seller.tax_id or '-'})")
-    out.print(f"  buyer:  {doc.buyer.name}, {doc.buyer.city or ''} {doc.buyer.country} "
-              f"({doc.buyer.vat_id or doc.buyer.tax_id or '-'})")
+    out.print(
+        f"  buyer:  {doc.buyer.name}, {doc.buyer.city or ''} {doc.buyer.country} "
+        f"({doc.buyer.vat_id or doc.buyer.tax_id or '-'})"
+    )
     if doc.po_number:
         out.print(f"  PO: {doc.po_number}")
     if doc.preceding_number:
         out.print(f"  corrects: {doc.preceding_number} of {doc.preceding_date}")
-    lines = Table("#", "description", "qty", "unit", "price", "discount", "net", "tax", "cat",
-                  "rate %")
+    lines = Table(
+        "#", "description", "qty", "unit", "price", "discount", "net", "tax", "cat", "rate %"
+    )
     for ln in doc.lines:
-        lines.add_row(str(ln.line_no), ln.description, f"{ln.quantity.normalize():f}",
-                      ln.unit_code, f"{ln.unit_price.normalize():f}",
-                      f"{ln.discount.amount:,}" if ln.discount else "", f"{ln.net.amount:,}",
-                      f"{ln.tax.amount:,}", ln.tax_category, f"{ln.tax_rate.normalize():f}")
+        lines.add_row(
+            str(ln.line_no),
+            ln.description,
+            f"{ln.quantity.normalize():f}",
+            ln.unit_code,
+            f"{ln.unit_price.normalize():f}",
+            f"{ln.discount.amount:,}" if ln.discount else "",
+            f"{ln.net.amount:,}",
+            f"{ln.tax.amount:,}",
+            ln.tax_category,
+            f"{ln.tax_rate.normalize():f}",
+        )
     out.print(lines)
     taxes = Table("category", "rate %", "taxable", "tax", "reason", title="Tax breakdown")
     for t in doc.tax_summary:
-        taxes.add_row(t.category, f"{t.rate.normalize():f}", f"{t.taxable.amount:,}",
-                      f"{t.tax.amount:,}", t.exemption_reason or "")
+        taxes.add_row(
+            t.category,
+            f"{t.rate.normalize():f}",
+            f"{t.taxable.amount:,}",
+            f"{t.tax.amount:,}",
+            t.exemption_reason or "",
+        )
     out.print(taxes)
-    out.print(f"  net {doc.net_total.amount:,}  tax {doc.tax_total.amount:,}  "
-              f"[bold]total {doc.gross_total.amount:,} {doc.currency}[/]"
-              + (f"  (= {d['functional_total']} at {d['fx_rate']})"
-                 if doc.currency != d["functional_total"].currency else ""))
+    out.print(
+        f"  net {doc.net_total.amount:,}  tax {doc.tax_total.amount:,}  "
+        f"[bold]total {doc.gross_total.amount:,} {doc.currency}[/]"
+        + (
+            f"  (= {d['functional_total']} at {d['fx_rate']})"
+            if doc.currency != d["functional_total"].currency
+            else ""
+        )
+    )
     if d["open"] is not None:
         out.print(f"  open: {d['open']}")
     for note in doc.notes:
@@ -244,14 +312,19 @@ def invoices_show(number: str, entity: EntityOpt = None) -> None:
     for number_, amount, reason in d["credits"]:
         out.print(f"  credited by {number_}: {amount} ({reason})")
     if d["entry_id"]:
-        out.print(f"  journal entry {d['entry_id']}"
-                  + (f", voided by entry {d['void_entry_id']}" if d["void_entry_id"] else ""))
+        out.print(
+            f"  journal entry {d['entry_id']}"
+            + (f", voided by entry {d['void_entry_id']}" if d["void_entry_id"] else "")
+        )
 
 
 @invoices_app.command("void")
-def invoices_void(number: str, reason: Annotated[str, typer.Option()],
-                  entity: EntityOpt = None,
-                  on: Annotated[str | None, typer.Option("--date")] = None) -> None:
+def invoices_void(
+    number: str,
+    reason: Annotated[str, typer.Option()],
+    entity: EntityOpt = None,
+    on: Annotated[str | None, typer.Option("--date")] = None,
+) -> None:
     """Void an issued invoice not yet delivered, paid or credited (by a reversing entry)."""
     with open_app().transaction() as tx:
         code = entity or lookups.default_entity(tx.conn).code
@@ -260,8 +333,9 @@ def invoices_void(number: str, reason: Annotated[str, typer.Option()],
 
 
 @invoices_app.command("mark-delivered")
-def invoices_delivered(number: str, channel: Annotated[str, typer.Option()] = "email",
-                       entity: EntityOpt = None) -> None:
+def invoices_delivered(
+    number: str, channel: Annotated[str, typer.Option()] = "email", entity: EntityOpt = None
+) -> None:
     """Record that an invoice was delivered (it can then no longer be voided)."""
     with open_app().transaction() as tx:
         code = entity or lookups.default_entity(tx.conn).code
@@ -284,16 +358,16 @@ def invoices_render(
         doc = build_document(conn, number, entity)
     data, suffix = render_document(doc, fmt, read_file(logo) if logo else None)
     target = out_path or Path(f"{doc.number}{suffix}")
-    if target.is_dir():
+    if target.is_dir() or not target.suffix:  # a folder (made if missing)
         target = target / f"{doc.number}{suffix}"
     write_file(target, data)
     out.print(f"{doc.number} rendered as {fmt} to {target}")
 
 
 @invoices_app.command("validate")
-def invoices_validate(file: Path,
-                      peppol: Annotated[bool, typer.Option(help="Also Peppol BIS 3.")] = True
-                      ) -> None:
+def invoices_validate(
+    file: Path, peppol: Annotated[bool, typer.Option(help="Also Peppol BIS 3.")] = True
+) -> None:
     """Validate a UBL or CII e-invoice against EN 16931 (and Peppol BIS 3 for UBL)."""
     from billfold.documents.validation import validate_einvoice
 
@@ -324,8 +398,10 @@ def invoices_import_open(file: Path, entity: EntityOpt = None) -> None:
 def credit_create(
     invoice: Annotated[str, typer.Option("--invoice")],
     reason: Annotated[str, typer.Option("--reason")],
-    lines: Annotated[list[str] | None, typer.Option(
-        "--lines", help="N (rest of line N), N=AMOUNT (net) or N*QTY; repeatable.")] = None,
+    lines: Annotated[
+        list[str] | None,
+        typer.Option("--lines", help="N (rest of line N), N=AMOUNT (net) or N*QTY; repeatable."),
+    ] = None,
     entity: EntityOpt = None,
     on: Annotated[str | None, typer.Option("--date")] = None,
 ) -> None:
@@ -356,21 +432,43 @@ def report_register(
     with open_app().reading() as conn:
         rows = register.invoice_register(conn, start, end, entity)
     if fmt == "table":
-        table = Table("number", "type", "date", "customer", "currency", "net", "tax", "total",
-                      "status", title=f"Invoice register {start} to {end}")
+        table = Table(
+            "number",
+            "type",
+            "date",
+            "customer",
+            "currency",
+            "net",
+            "tax",
+            "total",
+            "status",
+            title=f"Invoice register {start} to {end}",
+        )
         for r in rows:
-            table.add_row(r.number, r.type.replace("_", " "), str(r.issue_date), r.customer,
-                          r.currency, f"{r.net:,}", f"{r.tax:,}", f"{r.total:,}", r.status)
+            table.add_row(
+                r.number,
+                r.type.replace("_", " "),
+                str(r.issue_date),
+                r.customer,
+                r.currency,
+                f"{r.net:,}",
+                f"{r.tax:,}",
+                f"{r.total:,}",
+                r.status,
+            )
         for cur, (net, tax, total) in register.totals_by_currency(rows).items():
-            table.add_row("Total", "", "", "", cur, f"{net:,}", f"{tax:,}", f"{total:,}", "",
-                          style="bold")
+            table.add_row(
+                "Total", "", "", "", cur, f"{net:,}", f"{tax:,}", f"{total:,}", "", style="bold"
+            )
         out.print(table)
         return
     if fmt not in ("csv", "xlsx"):
         raise InvalidInput(f"--format {fmt!r}: expected table, csv or xlsx")
-    data = register.to_csv(rows) if fmt == "csv" else register.to_xlsx(
-        rows, f"Invoice register {start} to {end}")
+    data = (
+        register.to_csv(rows)
+        if fmt == "csv"
+        else register.to_xlsx(rows, f"Invoice register {start} to {end}")
+    )
     target = out_path or Path(f"invoice-register-{start}-{end}.{fmt}")
     write_file(target, data)
     out.print(f"{len(rows)} documents written to {target}")
-

@@ -8,8 +8,7 @@ from billfold.errors import InvalidInput
 FORMATS = {"pdf": ".pdf", "ubl": ".xml", "cii": ".cii.xml", "facturx": ".facturx.pdf"}
 
 
-def render_document(doc: InvoiceDocument, fmt: str, logo: bytes | None = None
-                    ) -> tuple[bytes, str]:
+def render_document(doc: InvoiceDocument, fmt: str, logo: bytes | None = None) -> tuple[bytes, str]:
     """The bytes of ``doc`` in ``fmt`` and the usual file suffix. E-invoices are validated
     against EN 16931 (and Peppol BIS 3 for UBL) first: an invalid one is never produced."""
     fmt = fmt.lower()

@@ -70,21 +70,36 @@ class PaymentTerms:
 
 
 _WORDS = {
-    "en": {"due": "due on receipt", "net": "net {days} days",
-           "eom": "end of month + {days} days",
-           "discount": "{pct}% discount if paid within {days} days, otherwise {base}"},
-    "de": {"due": "sofort fällig", "net": "{days} Tage netto",
-           "eom": "Monatsende + {days} Tage",
-           "discount": "{pct} % Skonto bei Zahlung innerhalb von {days} Tagen, sonst {base}"},
-    "fr": {"due": "payable à réception", "net": "{days} jours net",
-           "eom": "fin de mois + {days} jours",
-           "discount": "escompte de {pct} % pour paiement sous {days} jours, sinon {base}"},
-    "es": {"due": "pago a la recepción", "net": "{days} días netos",
-           "eom": "fin de mes + {days} días",
-           "discount": "{pct} % de descuento por pago en {days} días; si no, {base}"},
-    "nl": {"due": "direct te voldoen", "net": "{days} dagen netto",
-           "eom": "einde maand + {days} dagen",
-           "discount": "{pct}% korting bij betaling binnen {days} dagen, anders {base}"},
+    "en": {
+        "due": "due on receipt",
+        "net": "net {days} days",
+        "eom": "end of month + {days} days",
+        "discount": "{pct}% discount if paid within {days} days, otherwise {base}",
+    },
+    "de": {
+        "due": "sofort fällig",
+        "net": "{days} Tage netto",
+        "eom": "Monatsende + {days} Tage",
+        "discount": "{pct} % Skonto bei Zahlung innerhalb von {days} Tagen, sonst {base}",
+    },
+    "fr": {
+        "due": "payable à réception",
+        "net": "{days} jours net",
+        "eom": "fin de mois + {days} jours",
+        "discount": "escompte de {pct} % pour paiement sous {days} jours, sinon {base}",
+    },
+    "es": {
+        "due": "pago a la recepción",
+        "net": "{days} días netos",
+        "eom": "fin de mes + {days} días",
+        "discount": "{pct} % de descuento por pago en {days} días; si no, {base}",
+    },
+    "nl": {
+        "due": "direct te voldoen",
+        "net": "{days} dagen netto",
+        "eom": "einde maand + {days} dagen",
+        "discount": "{pct}% korting bij betaling binnen {days} dagen, anders {base}",
+    },
 }
 
 

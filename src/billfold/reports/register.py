@@ -18,9 +18,24 @@ from sqlalchemy import Connection, select
 from billfold.money import Money
 from billfold.store.tables import customers, invoices, legal_entities
 
-COLUMNS = ("entity", "number", "type", "issue_date", "due_date", "customer", "customer_name",
-           "po_number", "corrects", "currency", "net", "tax", "total", "functional_currency",
-           "functional_total", "status")
+COLUMNS = (
+    "entity",
+    "number",
+    "type",
+    "issue_date",
+    "due_date",
+    "customer",
+    "customer_name",
+    "po_number",
+    "corrects",
+    "currency",
+    "net",
+    "tax",
+    "total",
+    "functional_currency",
+    "functional_total",
+    "status",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,18 +61,28 @@ class RegisterRow:
         return [getattr(self, c) for c in COLUMNS]
 
 
-def invoice_register(conn: Connection, since: date, until: date, entity: str | None = None
-                     ) -> list[RegisterRow]:
+def invoice_register(
+    conn: Connection, since: date, until: date, entity: str | None = None
+) -> list[RegisterRow]:
     corrected = invoices.alias("corrected")
-    q = (select(invoices, legal_entities.c.code.label("entity_code"),
-                customers.c.number.label("cnum"), customers.c.name.label("cname"),
-                corrected.c.number.label("corrects_number"))
-         .join(legal_entities, legal_entities.c.id == invoices.c.entity_id)
-         .join(customers, customers.c.id == invoices.c.customer_id)
-         .outerjoin(corrected, corrected.c.id == invoices.c.corrects_id)
-         .where(invoices.c.status != "draft", invoices.c.issue_date >= since,
-                invoices.c.issue_date <= until)
-         .order_by(legal_entities.c.code, invoices.c.issue_date, invoices.c.number))
+    q = (
+        select(
+            invoices,
+            legal_entities.c.code.label("entity_code"),
+            customers.c.number.label("cnum"),
+            customers.c.name.label("cname"),
+            corrected.c.number.label("corrects_number"),
+        )
+        .join(legal_entities, legal_entities.c.id == invoices.c.entity_id)
+        .join(customers, customers.c.id == invoices.c.customer_id)
+        .outerjoin(corrected, corrected.c.id == invoices.c.corrects_id)
+        .where(
+            invoices.c.status != "draft",
+            invoices.c.issue_date >= since,
+            invoices.c.issue_date <= until,
+        )
+        .order_by(legal_entities.c.code, invoices.c.issue_date, invoices.c.number)
+    )
     if entity:
         q = q.where(legal_entities.c.code == entity)
     rows = []
@@ -68,11 +93,26 @@ def invoice_register(conn: Connection, since: date, until: date, entity: str | N
         def amt(minor: int, currency: str, s: int = sign) -> Decimal:
             return Money.from_minor(s * minor, currency).amount
 
-        rows.append(RegisterRow(
-            r.entity_code, r.number, r.doc_type, r.issue_date, r.due_date, r.cnum, r.cname,
-            r.po_number or "", r.corrects_number or "", cur, amt(r.net_minor, cur),
-            amt(r.tax_minor, cur), amt(r.total_minor, cur), fcur,
-            amt(r.functional_total_minor, fcur), r.status))
+        rows.append(
+            RegisterRow(
+                r.entity_code,
+                r.number,
+                r.doc_type,
+                r.issue_date,
+                r.due_date,
+                r.cnum,
+                r.cname,
+                r.po_number or "",
+                r.corrects_number or "",
+                cur,
+                amt(r.net_minor, cur),
+                amt(r.tax_minor, cur),
+                amt(r.total_minor, cur),
+                fcur,
+                amt(r.functional_total_minor, fcur),
+                r.status,
+            )
+        )
     return rows
 
 
@@ -117,16 +157,21 @@ def to_xlsx(rows: list[RegisterRow], title: str) -> bytes:
         row = ws.max_row
         for col in money_cols:
             value = ws.cell(row=row, column=col).value
-            places = -value.as_tuple().exponent if isinstance(value, Decimal) else 2
+            exponent = value.as_tuple().exponent if isinstance(value, Decimal) else -2
+            places = -exponent if isinstance(exponent, int) else 2
             ws.cell(row=row, column=col).number_format = "#,##0" + (
-                "." + "0" * int(places) if places else "")
+                "." + "0" * places if places else ""
+            )
     ws.append([])
     for cur, (net, tax, total) in totals_by_currency(rows).items():
         ws.append(["Total", cur, "", "", "", "", "", "", "", cur, net, tax, total])
         for cell in ws[ws.max_row]:
             cell.font = Font(bold=True)
-    for column, width in zip("ABCDEFGHIJKLMNOP", (9, 17, 12, 11, 11, 10, 28, 12, 17, 8, 12, 12,
-                                                   12, 9, 14, 14), strict=True):
+    for column, width in zip(
+        "ABCDEFGHIJKLMNOP",
+        (9, 17, 12, 11, 11, 10, 28, 12, 17, 8, 12, 12, 12, 9, 14, 14),
+        strict=True,
+    ):
         ws.column_dimensions[column].width = width
     ws.freeze_panes = "A3"
     buf = io.BytesIO()

@@ -196,7 +196,8 @@ def import_prices(tx: Tx, data: bytes, filename: str) -> CatalogImport:
     fp = file_fingerprint(data)
     if previous_import(tx, "prices", fp):
         return CatalogImport(already_imported=True)
-    rows = read_csv_rows(data, filename, ("sku", "currency", "unit_price", "valid_from"), PRICE_COLUMNS)
+    required = ("sku", "currency", "unit_price", "valid_from")
+    rows = read_csv_rows(data, filename, required, PRICE_COLUMNS)
     skus = set(tx.conn.execute(select(products.c.sku)).scalars())
     numbers = {r.get("customer_number") for _, r in rows if r.get("customer_number")}
     cust = (

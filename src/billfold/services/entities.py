@@ -146,7 +146,8 @@ def configure_entity(tx: Tx, code: str, **changes: object) -> dict[str, object]:
     row = tx.conn.execute(select(legal_entities).where(legal_entities.c.id == ent.id)).mappings()
     before = dict(row.one())
     tx.conn.execute(legal_entities.update().where(legal_entities.c.id == ent.id).values(**changes))
-    tx.audit("configure", "legal_entity", ent.code,
-             before={k: before[k] for k in changes}, after=changes)
+    tx.audit(
+        "configure", "legal_entity", ent.code, before={k: before[k] for k in changes}, after=changes
+    )
     tx.cache.pop(("entity", code), None)
     return changes

@@ -643,8 +643,17 @@ def _issue_entry(
     if h.doc_type == "credit_note":
         assert corrected_number is not None
         return build_entry(
-            h, number, entity, customer, lines, taxes, tax_accounts, -1, "invoice",
-            corrected_number, ar_account,
+            h,
+            number,
+            entity,
+            customer,
+            lines,
+            taxes,
+            tax_accounts,
+            -1,
+            "invoice",
+            corrected_number,
+            ar_account,
         )
     item_type = "debit_note" if h.doc_type == "debit_note" else "invoice"
     return build_entry(
