@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -60,12 +61,18 @@ def request_ref(req: InvoiceRequest, fallback: str) -> str:
 
 
 def create_drafts(
-    tx: Tx, requests: Sequence[InvoiceRequest], *, source: str = "api"
+    tx: Tx, requests: Sequence[InvoiceRequest], *, source: str | None = None
 ) -> DraftResult:
-    """Price, tax and store draft invoices; a request whose ref exists already is skipped."""
+    """Price, tax and store draft invoices; a request whose ref exists already is skipped.
+
+    A request without its own ``ref`` is keyed by ``source`` and its position (the CLI passes
+    the file's fingerprint, so the same file twice creates nothing twice); without a source
+    every call creates new drafts.
+    """
     if not requests:
         return DraftResult([], [])
-    refs = [request_ref(r, f"{source}:{i}") for i, r in enumerate(requests, start=1)]
+    prefix = source or f"call:{uuid.uuid4().hex}"
+    refs = [request_ref(r, f"{prefix}:{i}") for i, r in enumerate(requests, start=1)]
     sellers = {
         code: load_seller(tx.conn, lookups.entity(tx, code).id)
         for code in {r.entity for r in requests}
