@@ -45,7 +45,6 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -235,42 +234,80 @@ def statement_kind(statement: str) -> str:
     return f"{verb} {found.group(1)}" if found else verb
 
 
+def parameter_sets(parameters: Any, executemany: bool) -> int:
+    """How often the database runs the statement: once per parameter set of an executemany
+    (sqlite3 steps it per row; psycopg pipelines it per row), once for a multi-row VALUES."""
+    many = executemany and isinstance(parameters, list | tuple) and bool(parameters)
+    return len(parameters) if many and isinstance(parameters[0], list | tuple | dict) else 1
+
+
+@dataclass
+class KindStats:
+    statements: int = 0
+    db_statements: int = 0
+    seconds: float = 0.0
+
+
 @dataclass
 class StatementCounter:
-    """Counts what SQLAlchemy hands the driver while ``active`` (an executemany counts once)."""
+    """What SQLAlchemy hands the driver while ``active``: statements (an executemany counts once),
+    parameter sets (rows of an executemany) and time spent in the driver, by statement kind."""
 
     active: bool = False
     executions: int = 0
     executemany: int = 0
-    kinds: Counter[str] = field(default_factory=Counter)
+    kinds: dict[str, KindStats] = field(default_factory=dict)
+    _started: list[tuple[str, float]] = field(default_factory=list)
 
     def attach(self, engine: Engine) -> None:
-        event.listen(engine, "before_cursor_execute", self._on_execute)
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
 
-    def _on_execute(
+    def _before(
         self,
         _conn: Any,
         _cursor: Any,
         statement: str,
-        _parameters: Any,
+        parameters: Any,
         _context: Any,
         executemany: bool,
     ) -> None:
-        if self.active:
-            self.executions += 1
-            self.executemany += int(executemany)
-            self.kinds[statement_kind(statement)] += 1
+        if not self.active:
+            return
+        kind = statement_kind(statement)
+        stats = self.kinds.setdefault(kind, KindStats())
+        stats.statements += 1
+        stats.db_statements += parameter_sets(parameters, executemany)
+        self.executions += 1
+        self.executemany += int(executemany)
+        self._started.append((kind, time.perf_counter()))
+
+    def _after(self, *_args: Any) -> None:
+        if self.active and self._started:
+            kind, started = self._started.pop()
+            self.kinds[kind].seconds += time.perf_counter() - started
 
     def reset(self) -> None:
         self.executions = self.executemany = 0
-        self.kinds = Counter()
+        self.kinds = {}
+        self._started = []
 
     def summary(self, invoices: int) -> dict[str, Any]:
+        ranked = sorted(self.kinds.items(), key=lambda kv: -kv[1].seconds)
         return {
             "statements": self.executions,
             "executemany": self.executemany,
             "per_invoice": round(self.executions / max(invoices, 1), 4),
-            "by_kind": dict(self.kinds.most_common()),
+            "db_statements": sum(k.db_statements for k in self.kinds.values()),
+            "driver_seconds": round(sum(k.seconds for k in self.kinds.values()), 3),
+            "by_kind": {
+                kind: {
+                    "statements": k.statements,
+                    "db_statements": k.db_statements,
+                    "seconds": round(k.seconds, 3),
+                }
+                for kind, k in ranked
+            },
         }
 
 
@@ -659,6 +696,10 @@ def show(results: list[dict[str, Any]]) -> None:
     row("phase B rows written", lambda r: f"{r['issue']['rows_written']['total']:,}")
     row("phase B rows/s", lambda r: f"{r['issue']['rows_per_second']:,.0f}")
     row("phase B SQL statements/invoice", lambda r: f"{r['issue']['sql']['per_invoice']:.4f}")
+    row(
+        "phase B statements run by the DB/invoice",
+        lambda r: f"{r['issue']['sql']['db_statements'] / r['n']:.2f}",
+    )
     row("baseline method", lambda r: r["baseline"]["method"])
     row("baseline rows/s", lambda r: f"{r['baseline']['rows_per_second']:,.0f}")
     row(
@@ -674,12 +715,17 @@ def show(results: list[dict[str, Any]]) -> None:
     )
     console.print(table)
     for r in done:
-        kinds = r["issue"]["sql"]["by_kind"]
-        top = ", ".join(f"{k} x{v}" for k, v in list(kinds.items())[:8])
-        console.print(f"{r['engine']} phase B statements: {top}")
-        kinds = r["drafts"]["sql"]["by_kind"]
-        top = ", ".join(f"{k} x{v}" for k, v in list(kinds.items())[:5])
-        console.print(f"{r['engine']} phase A statements: {top}")
+        for phase, label in (("issue", "phase B"), ("drafts", "phase A")):
+            sql = r[phase]["sql"]
+            top = ", ".join(
+                f"{kind} x{k['statements']} (db {k['db_statements']}, {k['seconds']:.2f}s)"
+                for kind, k in list(sql["by_kind"].items())[:6]
+            )
+            console.print(
+                f"{r['engine']} {label}: {sql['driver_seconds']:.1f}s in the driver; "
+                f"slowest statements: {top}",
+                highlight=False,
+            )
         if r["issue"]["profiled"]:
             console.print(f"[yellow]{r['engine']}: phase B ran under cProfile[/yellow]")
             console.print(r["profile_top25"], markup=False, highlight=False)

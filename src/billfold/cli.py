@@ -23,6 +23,7 @@ from billfold.commands.common import (
     parse_date,
     read_file,
 )
+from billfold.commands.cash import cash_app
 from billfold.commands.invoicing import APPS as INVOICING_APPS
 from billfold.errors import BillfoldError, InvalidInput
 from billfold.money import Money
@@ -58,6 +59,7 @@ for sub, name in (
     app.add_typer(sub, name=name)
 for sub, name in INVOICING_APPS:
     app.add_typer(sub, name=name)
+app.add_typer(cash_app, name="cash")
 
 _app = open_app
 _url = database_url
@@ -235,20 +237,24 @@ def entities_show(code: str) -> None:
     out.print(f"[bold]{d['code']}[/] {d['name']} ({d['country']}, {d['functional_currency']})")
     out.print(f"  tax IDs: {', '.join(d['tax_ids']) or '-'}")  # type: ignore[arg-type]
     for b in d["bank_accounts"]:  # type: ignore[attr-defined]
-        out.print(f"  bank: {b['iban']} {b['bic'] or ''} {b['currency'] or ''}")
+        out.print(f"  bank: {b['iban'] or b['account_number']} {b['bic'] or b['routing_number'] or ''} {b['currency'] or ''}")
 
 
 @entities_app.command("add-bank-account")
 def entities_add_bank(
     code: str,
-    iban: Annotated[str, typer.Option()],
+    iban: Annotated[str | None, typer.Option()] = None,
     bic: Annotated[str | None, typer.Option()] = None,
     bank_name: Annotated[str | None, typer.Option()] = None,
     currency: Annotated[str | None, typer.Option()] = None,
+    account_number: Annotated[str | None, typer.Option(help="Where IBANs are not used.")] = None,
+    routing_number: Annotated[str | None, typer.Option(help="ABA routing number (US).")] = None,
 ) -> None:
-    """Add a bank account (IBAN and BIC are validated)."""
+    """Add a bank account (IBAN, BIC and ABA routing numbers are validated)."""
     with _app().transaction() as tx:
-        clean = entity_service.add_bank_account(tx, code, iban, bic, bank_name, currency)
+        clean = entity_service.add_bank_account(
+            tx, code, iban, bic, bank_name, currency, account_number, routing_number
+        )
     out.print(f"Bank account {clean} added to {code.upper()}.")
 
 

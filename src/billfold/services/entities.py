@@ -75,32 +75,50 @@ def create_entity(tx: Tx, new: NewEntity, tax_ids: list[str] | None = None) -> i
 def add_bank_account(
     tx: Tx,
     entity_code: str,
-    iban: str,
+    iban: str | None = None,
     bic: str | None = None,
     bank_name: str | None = None,
     currency: str | None = None,
+    account_number: str | None = None,
+    routing_number: str | None = None,
 ) -> str:
+    """Add an IBAN account, or (where IBANs are not used) an account and routing number."""
     ent = lookups.entity(tx, entity_code)
-    clean_iban = normalize_iban(iban)
+    if not iban and not account_number:
+        raise InvalidInput("a bank account needs an IBAN or an account number")
+    clean_iban = normalize_iban(iban) if iban else None
     clean_bic = normalize_bic(bic) if bic else None
     cur = Currency.of(currency).code if currency else None
+    number = "".join(account_number.split()) if account_number else None
+    routing = "".join(routing_number.split()) if routing_number else None
+    if routing is not None and not (routing.isdigit() and len(routing) == 9 and _aba_ok(routing)):
+        raise InvalidInput(f"routing number {routing_number!r} is not a valid 9-digit ABA number")
+    key = (entity_bank_accounts.c.iban == clean_iban if clean_iban
+           else entity_bank_accounts.c.account_number == number)
     exists = tx.conn.execute(
-        select(entity_bank_accounts.c.id).where(
-            entity_bank_accounts.c.entity_id == ent.id, entity_bank_accounts.c.iban == clean_iban
-        )
+        select(entity_bank_accounts.c.id).where(entity_bank_accounts.c.entity_id == ent.id, key)
     ).first()
+    shown = clean_iban or number or ""
     if exists:
-        raise Conflict(f"{ent.code} already has bank account {clean_iban}")
+        raise Conflict(f"{ent.code} already has bank account {shown}")
     row = {
         "entity_id": ent.id,
         "iban": clean_iban,
         "bic": clean_bic,
         "bank_name": bank_name,
         "currency": cur,
+        "account_number": number,
+        "routing_number": routing,
     }
     tx.conn.execute(insert(entity_bank_accounts).values(**row))
     tx.audit("add_bank_account", "legal_entity", ent.code, after=row)
-    return clean_iban
+    return shown
+
+
+def _aba_ok(routing: str) -> bool:
+    """ABA routing number check digit (weights 3, 7, 1)."""
+    digits = [int(d) for d in routing]
+    return sum(d * w for d, w in zip(digits, [3, 7, 1] * 3, strict=True)) % 10 == 0
 
 
 def entity_details(conn: Connection, code: str) -> dict[str, object]:

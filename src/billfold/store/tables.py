@@ -92,8 +92,10 @@ entity_bank_accounts = Table(
     metadata,
     _id(),
     _fk("entity_id", "legal_entities.id"),
-    Column("iban", String(34), nullable=False),
+    Column("iban", String(34)),
     Column("bic", String(11)),
+    Column("account_number", String(40)),  # non-IBAN accounts (US, CA ...) (migration 0003)
+    Column("routing_number", String(20)),
     Column("bank_name", String(200)),
     Column("currency", String(3)),
     UniqueConstraint("entity_id", "iban"),
@@ -460,4 +462,133 @@ invoice_line_taxes = Table(
     Column("taxable_minor", BigInteger, nullable=False),
     Column("tax_minor", BigInteger, nullable=False),
     UniqueConstraint("invoice_id", "line_no", "seq"),
+)
+
+# --- cash application (migration 0003) -------------------------------------------------------
+
+bank_files = Table(
+    "bank_files",
+    metadata,
+    _id(),
+    Column("format", String(16), nullable=False),
+    Column("filename", String(400), nullable=False),
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    Column("file_ref", String(120)),
+    Column("statements", Integer, nullable=False),
+    Column("receipts", Integer, nullable=False),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+)
+
+bank_statements = Table(
+    "bank_statements",
+    metadata,
+    _id(),
+    Column("bank_file_id", Id, ForeignKey("bank_files.id"), nullable=False, index=True),
+    Column("bank_account_id", Id, ForeignKey("entity_bank_accounts.id"), nullable=False),
+    Column("statement_key", String(200), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("opening_minor", BigInteger),
+    Column("closing_minor", BigInteger),
+    Column("statement_date", Date),
+    UniqueConstraint("bank_account_id", "statement_key"),
+)
+
+receipts = Table(
+    "receipts",
+    metadata,
+    _id(),
+    Column("entity_id", Id, ForeignKey("legal_entities.id"), nullable=False),
+    Column("bank_account_id", Id, ForeignKey("entity_bank_accounts.id"), nullable=False),
+    Column("statement_id", Id, ForeignKey("bank_statements.id"), nullable=False, index=True),
+    Column("entry_key", String(200), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),  # what the payer paid (gross of fees)
+    Column("charges_minor", BigInteger, nullable=False, server_default="0"),
+    Column("applied_minor", BigInteger, nullable=False, server_default="0"),
+    Column("value_date", Date, nullable=False),
+    Column("booking_date", Date),
+    Column("fx_rate", String(40), nullable=False),
+    Column("functional_minor", BigInteger, nullable=False),
+    Column("payer_name", String(200)),
+    Column("payer_account", String(80)),
+    Column("payer_bank", String(40)),
+    Column("reference", String(120), nullable=False),
+    Column("end_to_end", String(120)),
+    Column("remittance", Text),  # JSON: structured refs, text, lines
+    Column("type_code", String(40)),
+    Column("format", String(16), nullable=False),
+    Column("customer_id", Id, ForeignKey("customers.id")),
+    Column("status", String(12), nullable=False),
+    Column("entry_id", Id, ForeignKey("journal_entries.id")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("bank_account_id", "entry_key"),
+    Index("ix_receipts_status", "status", "value_date"),
+    CheckConstraint("amount_minor > 0", name="receipt_positive"),
+    # the applications of a receipt never exceed it: enforced by the database itself
+    CheckConstraint("applied_minor >= 0 AND applied_minor <= amount_minor", name="applied_le"),
+)
+
+cash_applications = Table(
+    "cash_applications",
+    metadata,
+    _id(),
+    Column("receipt_id", Id, ForeignKey("receipts.id"), nullable=False, index=True),
+    Column("entity_id", Id, ForeignKey("legal_entities.id"), nullable=False),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False),
+    Column("kind", String(12), nullable=False),
+    Column("item_type", String(16)),
+    Column("item_ref", String(80)),
+    Column("amount_minor", BigInteger, nullable=False),  # receipt currency; < 0 undoes one
+    Column("functional_minor", BigInteger, nullable=False),
+    Column("automatic", Boolean, nullable=False),
+    Column("confidence", Integer, nullable=False),
+    Column("reason", String(400), nullable=False),
+    Column("reverses_id", Id, ForeignKey("cash_applications.id"), unique=True),
+    Column("entry_id", Id, ForeignKey("journal_entries.id"), nullable=False),
+    Column("applied_on", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Index("ix_cash_applications_item", "customer_id", "item_ref"),
+    CheckConstraint(
+        "kind IN ('invoice', 'discount', 'write_off', 'fee', 'on_account', 'refund')",
+        name="application_kind",
+    ),
+)
+
+cash_suggestions = Table(
+    "cash_suggestions",
+    metadata,
+    _id(),
+    Column("receipt_id", Id, ForeignKey("receipts.id"), nullable=False, index=True),
+    Column("customer_id", Id, ForeignKey("customers.id")),
+    Column("proposal", Text, nullable=False),  # JSON list of {kind, item_ref, amount}
+    Column("confidence", Integer, nullable=False),
+    Column("reason", String(400), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+payer_accounts = Table(
+    "payer_accounts",
+    metadata,
+    Column("account", String(80), primary_key=True),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False),
+    Column("confirmed", Integer, nullable=False, server_default="1"),
+    Column("last_seen", Date, nullable=False),
+)
+
+remittance_advices = Table(
+    "remittance_advices",
+    metadata,
+    _id(),
+    Column("bank_file_id", Id, ForeignKey("bank_files.id"), nullable=False),
+    Column("reference", String(120), nullable=False),
+    Column("payer_name", String(200)),
+    Column("currency", String(3), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("payment_date", Date, nullable=False),
+    Column("lines", Text, nullable=False),  # JSON remittance lines
+    Column("receipt_id", Id, ForeignKey("receipts.id")),
+    Index("ix_remittance_advices_reference", "reference"),
 )
