@@ -265,7 +265,9 @@ _HOW_RANK = ("named", "PO number named", "named (separators", "named without",
 
 
 def _rank(how: str) -> int:
-    return next((n for n, prefix in enumerate(_HOW_RANK) if how.startswith(prefix)),
+    if how == "named":
+        return 0
+    return next((n for n, prefix in enumerate(_HOW_RANK) if n and how.startswith(prefix)),
                 len(_HOW_RANK))
 
 
