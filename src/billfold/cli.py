@@ -14,6 +14,7 @@ import click
 import typer
 from rich.table import Table
 
+from billfold.commands.cash import cash_app
 from billfold.commands.common import (
     State,
     database_url,
@@ -23,7 +24,6 @@ from billfold.commands.common import (
     parse_date,
     read_file,
 )
-from billfold.commands.cash import cash_app
 from billfold.commands.invoicing import APPS as INVOICING_APPS
 from billfold.errors import BillfoldError, InvalidInput
 from billfold.money import Money
@@ -237,7 +237,9 @@ def entities_show(code: str) -> None:
     out.print(f"[bold]{d['code']}[/] {d['name']} ({d['country']}, {d['functional_currency']})")
     out.print(f"  tax IDs: {', '.join(d['tax_ids']) or '-'}")  # type: ignore[arg-type]
     for b in d["bank_accounts"]:  # type: ignore[attr-defined]
-        out.print(f"  bank: {b['iban'] or b['account_number']} {b['bic'] or b['routing_number'] or ''} {b['currency'] or ''}")
+        number = b["iban"] or b["account_number"]
+        bank = b["bic"] or b["routing_number"] or ""
+        out.print(f"  bank: {number} {bank} {b['currency'] or ''}")
 
 
 @entities_app.command("add-bank-account")

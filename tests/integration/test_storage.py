@@ -38,3 +38,16 @@ def test_unusable_url_is_a_clear_error() -> None:
         make_engine("not a url")
     with pytest.raises(DatabaseUnavailable, match="cannot reach database sqlite:////no/such/dir"):
         make_engine("sqlite:////no/such/dir/x.db")
+
+
+def test_migrations_build_exactly_the_schema_the_code_uses(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from billfold.store.tables import metadata
+
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    engine.dispose()
+    assert diff == []

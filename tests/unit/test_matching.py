@@ -14,9 +14,11 @@ from billfold.domain.matching import (
 from billfold.domain.payments import RemittanceLine
 
 D = date(2026, 11, 20)
-CUSTOMERS = [Customer(1, "C-1", "Nordwind Logistik GmbH", ("Nordwind",)),
-             Customer(2, "C-2", "Boulangerie Martin SARL"),
-             Customer(3, "C-3", "Harbour Tools Ltd")]
+CUSTOMERS = [
+    Customer(1, "C-1", "Nordwind Logistik GmbH", ("Nordwind",)),
+    Customer(2, "C-2", "Boulangerie Martin SARL"),
+    Customer(3, "C-3", "Harbour Tools Ltd"),
+]
 
 
 def item(cid: int, number: str, minor: int, **kw: object) -> OpenItem:
@@ -27,8 +29,7 @@ ITEMS = [
     item(1, "INV-2026-000123", 11900),
     item(1, "INV-2026-000124", 5000),
     item(1, "INV-2026-000125", 2500),
-    item(2, "INV-2026-000200", 9800, discount_date=date(2026, 11, 25),
-         discount_percent=Decimal(2)),
+    item(2, "INV-2026-000200", 9800, discount_date=date(2026, 11, 25), discount_percent=Decimal(2)),
     item(3, "OLD-77003", 120000, po_number="PO-5521"),
     item(3, "INV-2026-000300", 30000),
 ]
@@ -38,8 +39,15 @@ def index() -> MatchIndex:
     return MatchIndex.build(ITEMS, CUSTOMERS, {"DE89370400440532013000": 2})
 
 
-def receipt(minor: int, *, text: str = "", name: str | None = None, account: str | None = None,
-            refs: tuple[str, ...] = (), lines: tuple[RemittanceLine, ...] = ()) -> ReceiptView:
+def receipt(
+    minor: int,
+    *,
+    text: str = "",
+    name: str | None = None,
+    account: str | None = None,
+    refs: tuple[str, ...] = (),
+    lines: tuple[RemittanceLine, ...] = (),
+) -> ReceiptView:
     return ReceiptView(1, "EUR", minor, D, name, account, refs, (text,) if text else (), lines)
 
 
@@ -74,27 +82,35 @@ def test_several_invoices_in_one_payment() -> None:
 
 
 def test_remittance_lines_with_amounts_and_discount() -> None:
-    lines = (RemittanceLine("INV-2026-000124", amount=Decimal("50.00")),
-             RemittanceLine("INV-2026-000125", amount=Decimal("24.50"), discount=Decimal("0.50")))
+    lines = (
+        RemittanceLine("INV-2026-000124", amount=Decimal("50.00")),
+        RemittanceLine("INV-2026-000125", amount=Decimal("24.50"), discount=Decimal("0.50")),
+    )
     p = match(receipt(7450, lines=lines), index())
     assert p is not None and p.confidence == 99
-    assert allocations(p) == [("invoice", "INV-2026-000124", 5000),
-                              ("invoice", "INV-2026-000125", 2450),
-                              ("discount", "INV-2026-000125", 50)]
+    assert allocations(p) == [
+        ("invoice", "INV-2026-000124", 5000),
+        ("invoice", "INV-2026-000125", 2450),
+        ("discount", "INV-2026-000125", 50),
+    ]
 
 
 def test_early_payment_discount_within_terms() -> None:
     p = match(receipt(9604, text="INV-2026-000200"), index())
     assert p is not None and p.confidence >= 90
-    assert allocations(p) == [("invoice", "INV-2026-000200", 9604),
-                              ("discount", "INV-2026-000200", 196)]
+    assert allocations(p) == [
+        ("invoice", "INV-2026-000200", 9604),
+        ("discount", "INV-2026-000200", 196),
+    ]
 
 
 def test_short_payment_within_tolerance_is_written_off() -> None:
     p = match(receipt(11850, text="INV-2026-000123"), index())
     assert p is not None and p.confidence >= 90
-    assert allocations(p) == [("invoice", "INV-2026-000123", 11850),
-                              ("write_off", "INV-2026-000123", 50)]
+    assert allocations(p) == [
+        ("invoice", "INV-2026-000123", 11850),
+        ("write_off", "INV-2026-000123", 50),
+    ]
 
 
 def test_short_payment_beyond_tolerance_stays_open_with_reason() -> None:
@@ -123,8 +139,10 @@ def test_learned_payer_account_and_exact_amount() -> None:
 def test_fuzzy_payer_name_and_subset_of_open_items() -> None:
     p = match(receipt(7500, name="NORDWIND LOGISTIK"), index())
     assert p is not None and p.confidence >= 90
-    assert sorted(allocations(p)) == [("invoice", "INV-2026-000124", 5000),
-                                      ("invoice", "INV-2026-000125", 2500)]
+    assert sorted(allocations(p)) == [
+        ("invoice", "INV-2026-000124", 5000),
+        ("invoice", "INV-2026-000125", 2500),
+    ]
     assert "add up to the payment" in p.reason
 
 

@@ -17,8 +17,9 @@ from billfold.reports import cash as cash_reports
 from billfold.services import cash_apply
 from billfold.services.cash_import import import_bank_file
 
-cash_app = typer.Typer(help="Cash application: bank files, matching, receipts.",
-                       no_args_is_help=True)
+cash_app = typer.Typer(
+    help="Cash application: bank files, matching, receipts.", no_args_is_help=True
+)
 
 
 def _decimal(value: str | None, what: str) -> Decimal | None:
@@ -33,10 +34,12 @@ def _decimal(value: str | None, what: str) -> Decimal | None:
 @cash_app.command("import")
 def cash_import(
     file: Path,
-    fmt: Annotated[str, typer.Option("--format", help="auto, bai2, camt, mt940, nacha, "
-                                     "x12_820 or payout_csv")] = "auto",
-    match_now: Annotated[bool, typer.Option("--match/--no-match",
-                                            help="Match the new receipts at once.")] = True,
+    fmt: Annotated[
+        str, typer.Option("--format", help="auto, bai2, camt, mt940, nacha, x12_820 or payout_csv")
+    ] = "auto",
+    match_now: Annotated[
+        bool, typer.Option("--match/--no-match", help="Match the new receipts at once.")
+    ] = True,
 ) -> None:
     """Import a bank, lockbox, ACH, remittance or payout file (all or nothing, idempotent)."""
     with open_app().transaction() as tx:
@@ -45,26 +48,36 @@ def cash_import(
         out.print(f"{file.name}: already imported ({r.format}); nothing changed.")
         return
     totals = ", ".join(f"{v:,} {k}" for k, v in sorted(r.total.items())) or "nothing"
-    out.print(f"{file.name} ({r.format}): {r.receipts} receipts ({totals})"
-              + (f", {r.statements_known} statement(s) already imported" if r.statements_known
-                 else "")
-              + (f", {r.duplicates} duplicate entr(ies) skipped" if r.duplicates else "")
-              + (f", {r.debits} debit(s) not receipts" if r.debits else "")
-              + (f", {r.advices} remittance advice(s) kept for matching" if r.advices else "")
-              + ".")
+    out.print(
+        f"{file.name} ({r.format}): {r.receipts} receipts ({totals})"
+        + (f", {r.statements_known} statement(s) already imported" if r.statements_known else "")
+        + (f", {r.duplicates} duplicate entr(ies) skipped" if r.duplicates else "")
+        + (f", {r.debits} debit(s) not receipts" if r.debits else "")
+        + (f", {r.advices} remittance advice(s) kept for matching" if r.advices else "")
+        + "."
+    )
     if match_now and r.receipt_ids:
         _match(r.receipt_ids, Policy())
 
 
 def _match(ids: list[int] | None, policy: Policy) -> None:
-    with open_app().transaction() as tx, Progress(
-            TextColumn("matching"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=out, transient=True) as progress:
+    with (
+        open_app().transaction() as tx,
+        Progress(
+            TextColumn("matching"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=out,
+            transient=True,
+        ) as progress,
+    ):
         task = progress.add_task("match", total=None)
-        run = cash_apply.match_receipts(tx, policy, ids,
-                                        progress=lambda: progress.advance(task))
-    out.print(f"Matched {run.receipts} receipts: {run.applied} applied automatically, "
-              f"{run.suggested} waiting as suggestions, {run.unmatched} unapplied.")
+        run = cash_apply.match_receipts(tx, policy, ids, progress=lambda: progress.advance(task))
+    out.print(
+        f"Matched {run.receipts} receipts: {run.applied} applied automatically, "
+        f"{run.suggested} waiting as suggestions, {run.unmatched} unapplied."
+    )
 
 
 @cash_app.command("match")
@@ -95,12 +108,35 @@ def cash_applications(
         else:
             out.print(data.decode(), end="", markup=False)
         return
-    table = Table("app", "receipt", "bank ref", "value date", "payer", "customer", "invoice",
-                  "kind", "amount", "mode", "conf", "reason")
+    table = Table(
+        "app",
+        "receipt",
+        "bank ref",
+        "value date",
+        "payer",
+        "customer",
+        "invoice",
+        "kind",
+        "amount",
+        "mode",
+        "conf",
+        "reason",
+    )
     for r in rows:
-        table.add_row(str(r.application or ""), str(r.receipt), r.bank_reference,
-                      str(r.value_date), r.payer, r.customer, r.invoice, r.kind,
-                      f"{r.amount:,} {r.currency}", r.mode, str(r.confidence), r.reason)
+        table.add_row(
+            str(r.application or ""),
+            str(r.receipt),
+            r.bank_reference,
+            str(r.value_date),
+            r.payer,
+            r.customer,
+            r.invoice,
+            r.kind,
+            f"{r.amount:,} {r.currency}",
+            r.mode,
+            str(r.confidence),
+            r.reason,
+        )
     out.print(table)
 
 
@@ -109,11 +145,20 @@ def cash_unapplied() -> None:
     """Receipts with money not yet applied."""
     with open_app().reading() as conn:
         rows = cash_reports.unapplied(conn)
-    table = Table("receipt", "value date", "bank ref", "payer", "customer", "amount", "left",
-                  "status")
+    table = Table(
+        "receipt", "value date", "bank ref", "payer", "customer", "amount", "left", "status"
+    )
     for r in rows:
-        table.add_row(str(r.receipt), str(r.value_date), r.reference, r.payer, r.customer,
-                      str(r.amount), str(r.left), r.status)
+        table.add_row(
+            str(r.receipt),
+            str(r.value_date),
+            r.reference,
+            r.payer,
+            r.customer,
+            str(r.amount),
+            str(r.left),
+            r.status,
+        )
     out.print(table)
 
 
@@ -125,8 +170,15 @@ def cash_suggestions() -> None:
     table = Table("receipt", "bank ref", "payer", "left", "confidence", "proposal", "reason")
     for r in rows:
         proposal = "; ".join(f"{a['kind']} {a['item_ref'] or ''}".strip() for a in r.proposal)
-        table.add_row(str(r.receipt), r.reference, r.payer, str(r.amount), str(r.confidence),
-                      proposal, r.reason)
+        table.add_row(
+            str(r.receipt),
+            r.reference,
+            r.payer,
+            str(r.amount),
+            str(r.confidence),
+            proposal,
+            r.reason,
+        )
     out.print(table)
 
 
@@ -146,8 +198,9 @@ def cash_apply_cmd(
             return
         if not invoice:
             raise InvalidInput("give --invoice NUMBER (or --accept)")
-        cash_apply.apply_manually(tx, receipt, invoice, _decimal(amount, "--amount"),
-                                  write_off_rest)
+        cash_apply.apply_manually(
+            tx, receipt, invoice, _decimal(amount, "--amount"), write_off_rest
+        )
     out.print(f"Receipt {receipt} applied to {invoice}.")
 
 
@@ -168,8 +221,11 @@ def cash_on_account(receipt: int, customer: Annotated[str, typer.Option()]) -> N
 
 
 @cash_app.command("refund")
-def cash_refund(receipt: int, reason: Annotated[str, typer.Option()],
-                amount: Annotated[str | None, typer.Option()] = None) -> None:
+def cash_refund(
+    receipt: int,
+    reason: Annotated[str, typer.Option()],
+    amount: Annotated[str | None, typer.Option()] = None,
+) -> None:
     """Refund an overpayment (what is unapplied or on account from this receipt)."""
     with open_app().transaction() as tx:
         total = cash_apply.refund(tx, receipt, _decimal(amount, "--amount"), reason)

@@ -138,8 +138,12 @@ class MatchIndex:
     accounts: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, items: Iterable[OpenItem], customers: Iterable[Customer],
-              accounts: dict[str, int] | None = None) -> MatchIndex:
+    def build(
+        cls,
+        items: Iterable[OpenItem],
+        customers: Iterable[Customer],
+        accounts: dict[str, int] | None = None,
+    ) -> MatchIndex:
         index = cls()
         for c in customers:
             index.customers[c.id] = c
@@ -216,9 +220,11 @@ class MatchIndex:
         if best and best[0][1] >= score and (len(best) == 1 or best[1][1] < best[0][1] - 3):
             ids = self.names[best[0][0]]
             if len(ids) == 1:
-                return next(iter(ids)), (f"payer name '{name}' resembles "
-                                         f"'{self.customers[next(iter(ids))].name}' "
-                                         f"({best[0][1]:.0f}%)")
+                return next(iter(ids)), (
+                    f"payer name '{name}' resembles "
+                    f"'{self.customers[next(iter(ids))].name}' "
+                    f"({best[0][1]:.0f}%)"
+                )
         return None, ""
 
 
@@ -260,15 +266,15 @@ def match(receipt: ReceiptView, index: MatchIndex, policy: Policy = Policy()) ->
     return _amount_only(receipt, index)
 
 
-_HOW_RANK = ("named", "PO number named", "named (separators", "named without",
-             "named with a one")
+_HOW_RANK = ("named", "PO number named", "named (separators", "named without", "named with a one")
 
 
 def _rank(how: str) -> int:
     if how == "named":
         return 0
-    return next((n for n, prefix in enumerate(_HOW_RANK) if n and how.startswith(prefix)),
-                len(_HOW_RANK))
+    return next(
+        (n for n, prefix in enumerate(_HOW_RANK) if n and how.startswith(prefix)), len(_HOW_RANK)
+    )
 
 
 def _named_items(receipt: ReceiptView, index: MatchIndex) -> dict[str, str]:
@@ -284,8 +290,9 @@ def _named_items(receipt: ReceiptView, index: MatchIndex) -> dict[str, str]:
     return named
 
 
-def _identify_customer(receipt: ReceiptView, index: MatchIndex, named: dict[str, str]
-                       ) -> tuple[int | None, str]:
+def _identify_customer(
+    receipt: ReceiptView, index: MatchIndex, named: dict[str, str]
+) -> tuple[int | None, str]:
     if receipt.payer_account:
         cid = index.accounts.get(normalize(receipt.payer_account))
         if cid is not None:
@@ -299,32 +306,39 @@ def _identify_customer(receipt: ReceiptView, index: MatchIndex, named: dict[str,
 
 def _same_family(index: MatchIndex, a: int, b: int) -> bool:
     ca, cb = index.customers.get(a), index.customers.get(b)
-    return a == b or (ca is not None and ca.parent_id == b) or (cb is not None
-                                                                  and cb.parent_id == a)
+    return (
+        a == b or (ca is not None and ca.parent_id == b) or (cb is not None and cb.parent_id == a)
+    )
 
 
-def _by_remittance_lines(receipt: ReceiptView, index: MatchIndex, policy: Policy
-                         ) -> Proposal | None:
+def _by_remittance_lines(
+    receipt: ReceiptView, index: MatchIndex, policy: Policy
+) -> Proposal | None:
     allocations: list[Allocation] = []
     reasons: list[str] = []
     unit = receipt.minor_per_unit
     for ln in receipt.lines:
         if ln.amount is None:
             continue
-        hits = [k for k, _ in index.find_invoices(ln.reference)
-                if index.items[k].currency == receipt.currency]
+        hits = [
+            k
+            for k, _ in index.find_invoices(ln.reference)
+            if index.items[k].currency == receipt.currency
+        ]
         if len(hits) != 1:
             return None
         item = index.items[hits[0]]
         paid = int((ln.amount * unit).to_integral_value())
-        allocations.append(Allocation("invoice", item.customer_id, item.number,
-                                      min(paid, item.open_minor)))
+        allocations.append(
+            Allocation("invoice", item.customer_id, item.number, min(paid, item.open_minor))
+        )
         rest = item.open_minor - paid
         disc = int((ln.discount or 0) * unit)
         if rest > 0 and disc and abs(rest - disc) <= 1:
             allocations.append(Allocation("discount", item.customer_id, item.number, rest))
-            reasons.append(f"{item.number} paid {ln.amount} with discount {ln.discount} "
-                           "per remittance")
+            reasons.append(
+                f"{item.number} paid {ln.amount} with discount {ln.discount} per remittance"
+            )
         elif 0 < rest <= _tolerance(item.open_minor, policy, unit):
             allocations.append(Allocation("write_off", item.customer_id, item.number, rest))
             reasons.append(f"{item.number} short by {Decimal(rest) / unit} (within tolerance)")
@@ -338,19 +352,28 @@ def _by_remittance_lines(receipt: ReceiptView, index: MatchIndex, policy: Policy
     cid = allocations[0].customer_id
     used = sum(a.amount_minor for a in allocations if a.kind == "invoice")
     if used > receipt.amount_minor:
-        return Proposal(cid, tuple(allocations), 60, "remittance lines add up to more than "
-                        "the payment: " + "; ".join(reasons))
+        return Proposal(
+            cid,
+            tuple(allocations),
+            60,
+            "remittance lines add up to more than the payment: " + "; ".join(reasons),
+        )
     extra = receipt.amount_minor - used
     if extra:
         allocations.append(Allocation("on_account", cid, None, extra))
         reasons.append(f"{Decimal(extra) / unit} more than the items: kept on account")
     confidence = 99 if len(customers) == 1 else 80
-    return Proposal(cid, tuple(allocations), confidence,
-                    "remittance names " + "; ".join(reasons))
+    return Proposal(cid, tuple(allocations), confidence, "remittance names " + "; ".join(reasons))
 
 
-def _by_named_items(receipt: ReceiptView, index: MatchIndex, named: dict[str, str],
-                    customer_id: int | None, why: str, policy: Policy) -> Proposal:
+def _by_named_items(
+    receipt: ReceiptView,
+    index: MatchIndex,
+    named: dict[str, str],
+    customer_id: int | None,
+    why: str,
+    policy: Policy,
+) -> Proposal:
     items = sorted((index.items[k] for k in named), key=lambda i: (i.due_date, i.number))
     owners = {i.customer_id for i in items}
     cid = items[0].customer_id if customer_id is None else customer_id
@@ -370,23 +393,35 @@ def _by_named_items(receipt: ReceiptView, index: MatchIndex, named: dict[str, st
         allocs = []
         for i in items:
             d = _discount(i, receipt.value_date)
-            allocs += [Allocation("invoice", i.customer_id, i.number, i.open_minor - d),
-                       Allocation("discount", i.customer_id, i.number, d)]
-        return Proposal(cid, tuple(a for a in allocs if a.amount_minor), base - 2,
-                        f"{how}; early-payment discount of {Decimal(discount) / unit} taken "
-                        "within terms")
+            allocs += [
+                Allocation("invoice", i.customer_id, i.number, i.open_minor - d),
+                Allocation("discount", i.customer_id, i.number, d),
+            ]
+        return Proposal(
+            cid,
+            tuple(a for a in allocs if a.amount_minor),
+            base - 2,
+            f"{how}; early-payment discount of {Decimal(discount) / unit} taken within terms",
+        )
     if amount > total:
         extra = amount - total
-        return Proposal(cid, (*alloc, Allocation("on_account", cid, None, extra)), base - 5,
-                        f"{how}; paid {Decimal(extra) / unit} more: kept on account")
+        return Proposal(
+            cid,
+            (*alloc, Allocation("on_account", cid, None, extra)),
+            base - 5,
+            f"{how}; paid {Decimal(extra) / unit} more: kept on account",
+        )
     short = total - amount
     tolerance = sum(_tolerance(i.open_minor, policy, unit) for i in items)
     if short <= tolerance:
         last = items[-1]
         alloc[-1] = Allocation("invoice", last.customer_id, last.number, last.open_minor - short)
-        return Proposal(cid, (*alloc, Allocation("write_off", last.customer_id, last.number,
-                                                 short)), base - 6,
-                        f"{how}; short by {Decimal(short) / unit}, within tolerance: written off")
+        return Proposal(
+            cid,
+            (*alloc, Allocation("write_off", last.customer_id, last.number, short)),
+            base - 6,
+            f"{how}; short by {Decimal(short) / unit}, within tolerance: written off",
+        )
     # partial payment: oldest first, the rest stays open with a reason
     left, partial = amount, []
     for i in items:
@@ -394,47 +429,79 @@ def _by_named_items(receipt: ReceiptView, index: MatchIndex, named: dict[str, st
         if take > 0:
             partial.append(Allocation("invoice", i.customer_id, i.number, take))
         left -= take
-    return Proposal(cid, tuple(partial), base - 8,
-                    f"{how}; short by {Decimal(short) / unit}: applied oldest first, the rest "
-                    "left open (short payment)")
+    return Proposal(
+        cid,
+        tuple(partial),
+        base - 8,
+        f"{how}; short by {Decimal(short) / unit}: applied oldest first, the rest "
+        "left open (short payment)",
+    )
 
 
-def _by_amount(receipt: ReceiptView, index: MatchIndex, cid: int, why: str, policy: Policy
-               ) -> Proposal | None:
-    items = sorted((index.items[k] for k in index.by_customer.get(cid, ())
-                    if index.items[k].currency == receipt.currency
-                    and index.items[k].open_minor > 0),
-                   key=lambda i: (i.due_date, i.number))
+def _by_amount(
+    receipt: ReceiptView, index: MatchIndex, cid: int, why: str, policy: Policy
+) -> Proposal | None:
+    items = sorted(
+        (
+            index.items[k]
+            for k in index.by_customer.get(cid, ())
+            if index.items[k].currency == receipt.currency and index.items[k].open_minor > 0
+        ),
+        key=lambda i: (i.due_date, i.number),
+    )
     amount, unit = receipt.amount_minor, receipt.minor_per_unit
     equal = [i for i in items if i.open_minor == amount]
     if len(equal) == 1:
         i = equal[0]
-        return Proposal(cid, (Allocation("invoice", cid, i.number, amount),), 91,
-                        f"{why}; the only open item of {Decimal(amount) / unit}: {i.number}")
+        return Proposal(
+            cid,
+            (Allocation("invoice", cid, i.number, amount),),
+            91,
+            f"{why}; the only open item of {Decimal(amount) / unit}: {i.number}",
+        )
     if len(equal) > 1:
         i = equal[0]
-        return Proposal(cid, (Allocation("invoice", cid, i.number, amount),), 70,
-                        f"{why}; {len(equal)} open items of {Decimal(amount) / unit}, oldest "
-                        f"{i.number} proposed")
-    with_discount = [i for i in items if _discount(i, receipt.value_date)
-                     and i.open_minor - _discount(i, receipt.value_date) == amount]
+        return Proposal(
+            cid,
+            (Allocation("invoice", cid, i.number, amount),),
+            70,
+            f"{why}; {len(equal)} open items of {Decimal(amount) / unit}, oldest "
+            f"{i.number} proposed",
+        )
+    with_discount = [
+        i
+        for i in items
+        if _discount(i, receipt.value_date)
+        and i.open_minor - _discount(i, receipt.value_date) == amount
+    ]
     if len(with_discount) == 1:
         i = with_discount[0]
         d = _discount(i, receipt.value_date)
-        return Proposal(cid, (Allocation("invoice", cid, i.number, amount),
-                              Allocation("discount", cid, i.number, d)), 90,
-                        f"{why}; {i.number} less its early-payment discount")
+        return Proposal(
+            cid,
+            (
+                Allocation("invoice", cid, i.number, amount),
+                Allocation("discount", cid, i.number, d),
+            ),
+            90,
+            f"{why}; {i.number} less its early-payment discount",
+        )
     combo = _subset(items[: policy.subset_max_items], amount, policy.subset_max_size)
-    if combo is not None:
-        if combo:
-            numbers = ", ".join(i.number for i in combo)
-            return Proposal(cid, tuple(Allocation("invoice", cid, i.number, i.open_minor)
-                                       for i in combo), 90,
-                            f"{why}; open items {numbers} add up to the payment")
+    if combo:  # exactly one set adds up ([] when several do: a human decides)
+        numbers = ", ".join(i.number for i in combo)
+        return Proposal(
+            cid,
+            tuple(Allocation("invoice", cid, i.number, i.open_minor) for i in combo),
+            90,
+            f"{why}; open items {numbers} add up to the payment",
+        )
     if why:
-        return Proposal(cid, (Allocation("on_account", cid, None, amount),), 50,
-                        f"{why}; no open item or set of items matches "
-                        f"{Decimal(amount) / unit}")
+        return Proposal(
+            cid,
+            (Allocation("on_account", cid, None, amount),),
+            50,
+            f"{why}; no open item or set of items matches {Decimal(amount) / unit}",
+        )
     return None
 
 
@@ -468,7 +535,10 @@ def _amount_only(receipt: ReceiptView, index: MatchIndex) -> Proposal | None:
     if len(hits) == 1:
         i = hits[0]
         name = index.customers[i.customer_id].name if i.customer_id in index.customers else ""
-        return Proposal(i.customer_id, (Allocation("invoice", i.customer_id, i.number,
-                                                   receipt.amount_minor),), 60,
-                        f"only the amount matches {i.number} of {name}; payer unknown")
+        return Proposal(
+            i.customer_id,
+            (Allocation("invoice", i.customer_id, i.number, receipt.amount_minor),),
+            60,
+            f"only the amount matches {i.number} of {name}; payer unknown",
+        )
     return None

@@ -18,9 +18,18 @@ PARSERS: dict[str, tuple[str, str]] = {
     "x12_820": ("billfold.formats.x12_820", "parse_x12_820"),
     "payout_csv": ("billfold.formats.payout_csv", "parse_payout_csv"),
 }
-ALIASES = {"camt053": "camt", "camt.053": "camt", "camt054": "camt", "camt.054": "camt",
-           "mt942": "mt940", "ach": "nacha", "x12": "x12_820", "820": "x12_820",
-           "payout": "payout_csv", "csv": "payout_csv"}
+ALIASES = {
+    "camt053": "camt",
+    "camt.053": "camt",
+    "camt054": "camt",
+    "camt.054": "camt",
+    "mt942": "mt940",
+    "ach": "nacha",
+    "x12": "x12_820",
+    "820": "x12_820",
+    "payout": "payout_csv",
+    "csv": "payout_csv",
+}
 
 
 def detect_format(data: bytes, filename: str) -> str:
@@ -30,8 +39,17 @@ def detect_format(data: bytes, filename: str) -> str:
         return "camt"
     if text.startswith("<"):
         ns = re.search(r'xmlns(?::\w+)?="([^"]+)"', text)
-        raise FileRejected(filename, [RowError(1, "(namespace)", ns.group(1) if ns else "",
-                                               "XML but not a camt.053 or camt.054 document")])
+        raise FileRejected(
+            filename,
+            [
+                RowError(
+                    1,
+                    "(namespace)",
+                    ns.group(1) if ns else "",
+                    "XML but not a camt.053 or camt.054 document",
+                )
+            ],
+        )
     if text.startswith("01,"):
         return "bai2"
     if text.startswith("101") and len(text.splitlines()[0].rstrip("\r")) == 94:
@@ -43,16 +61,25 @@ def detect_format(data: bytes, filename: str) -> str:
     first = text.splitlines()[0].lower() if text else ""
     if "payout_id" in first and ("gross" in first or "amount" in first):
         return "payout_csv"
-    raise FileRejected(filename, [RowError(1, "(format)", text[:20].strip(),
-                                           "unknown format: not BAI2, camt.053/054, MT940/942, "
-                                           "NACHA, X12 820 or a payout CSV")])
+    raise FileRejected(
+        filename,
+        [
+            RowError(
+                1,
+                "(format)",
+                text[:20].strip(),
+                "unknown format: not BAI2, camt.053/054, MT940/942, NACHA, X12 820 or a payout CSV",
+            )
+        ],
+    )
 
 
 def parser_for(fmt: str) -> Callable[[bytes, str], BankFile]:
     key = ALIASES.get(fmt.lower(), fmt.lower())
     if key not in PARSERS:
-        raise FileRejected("", [], f"unknown format {fmt!r} (expected auto or one of "
-                           f"{', '.join(PARSERS)})")
+        raise FileRejected(
+            "", [], f"unknown format {fmt!r} (expected auto or one of {', '.join(PARSERS)})"
+        )
     module, name = PARSERS[key]
     parser: Callable[[bytes, str], BankFile] = getattr(importlib.import_module(module), name)
     return parser

@@ -52,50 +52,96 @@ class CashImport:
 
 
 def remittance_json(e: BankEntry) -> str:
-    return json.dumps({
-        "refs": list(e.structured_refs), "text": list(e.text),
-        "end_to_end": e.end_to_end,
-        "lines": [{"reference": ln.reference, "kind": ln.kind,
-                   "amount": None if ln.amount is None else str(ln.amount),
-                   "invoiced_amount": None if ln.invoiced_amount is None
-                   else str(ln.invoiced_amount),
-                   "discount": None if ln.discount is None else str(ln.discount),
-                   "note": ln.note} for ln in e.lines],
-        "details": [list(d) for d in e.details],
-    }, ensure_ascii=False)
+    return json.dumps(
+        {
+            "refs": list(e.structured_refs),
+            "text": list(e.text),
+            "end_to_end": e.end_to_end,
+            "lines": [
+                {
+                    "reference": ln.reference,
+                    "kind": ln.kind,
+                    "amount": None if ln.amount is None else str(ln.amount),
+                    "invoiced_amount": None
+                    if ln.invoiced_amount is None
+                    else str(ln.invoiced_amount),
+                    "discount": None if ln.discount is None else str(ln.discount),
+                    "note": ln.note,
+                }
+                for ln in e.lines
+            ],
+            "details": [list(d) for d in e.details],
+        },
+        ensure_ascii=False,
+    )
 
 
 def lines_from_json(raw: list[dict[str, Any]]) -> tuple[RemittanceLine, ...]:
     def dec(v: Any) -> Decimal | None:
         return None if v is None else Decimal(v)
 
-    return tuple(RemittanceLine(ln["reference"], ln.get("kind", "invoice"), dec(ln.get("amount")),
-                                dec(ln.get("invoiced_amount")), dec(ln.get("discount")),
-                                ln.get("note")) for ln in raw)
+    return tuple(
+        RemittanceLine(
+            ln["reference"],
+            ln.get("kind", "invoice"),
+            dec(ln.get("amount")),
+            dec(ln.get("invoiced_amount")),
+            dec(ln.get("discount")),
+            ln.get("note"),
+        )
+        for ln in raw
+    )
 
 
 def import_bank_file(tx: Tx, data: bytes, filename: str, fmt: str = "auto") -> CashImport:
     fingerprint = file_fingerprint(data)
-    known = tx.conn.execute(select(bank_files.c.format, bank_files.c.imported_at).where(
-        bank_files.c.fingerprint == fingerprint)).first()
+    known = tx.conn.execute(
+        select(bank_files.c.format, bank_files.c.imported_at).where(
+            bank_files.c.fingerprint == fingerprint
+        )
+    ).first()
     if known is not None:
         return CashImport(filename, known.format, already_imported=True)
-    parsed = parse_bank_file(data, filename, fmt)
+    return import_parsed(tx, parse_bank_file(data, filename, fmt), filename, fingerprint)
+
+
+def import_parsed(tx: Tx, parsed: BankFile, filename: str, fingerprint: str) -> CashImport:
+    """Book a parsed file (the part of the import after parsing; tests and generators use it)."""
     result = CashImport(filename, parsed.format)
-    file_id = tx.conn.execute(insert(bank_files).values(
-        format=parsed.format, filename=filename, fingerprint=fingerprint,
-        file_ref=parsed.file_id, statements=len(parsed.statements),
-        receipts=0, imported_at=tx.now, actor=tx.actor).returning(bank_files.c.id)).scalar_one()
+    file_id = tx.conn.execute(
+        insert(bank_files)
+        .values(
+            format=parsed.format,
+            filename=filename,
+            fingerprint=fingerprint,
+            file_ref=parsed.file_id,
+            statements=len(parsed.statements),
+            receipts=0,
+            imported_at=tx.now,
+            actor=tx.actor,
+        )
+        .returning(bank_files.c.id)
+    ).scalar_one()
     if parsed.format == "x12_820":
         _store_advices(tx, file_id, parsed, result)
     else:
         _import_statements(tx, file_id, parsed, filename, result)
-    tx.conn.execute(bank_files.update().where(bank_files.c.id == file_id).values(
-        receipts=result.receipts))
-    tx.audit("import", "bank_file", filename, after={
-        "format": parsed.format, "fingerprint": fingerprint, "receipts": result.receipts,
-        "statements": result.statements, "known_statements": result.statements_known,
-        "duplicates": result.duplicates})
+    tx.conn.execute(
+        bank_files.update().where(bank_files.c.id == file_id).values(receipts=result.receipts)
+    )
+    tx.audit(
+        "import",
+        "bank_file",
+        filename,
+        after={
+            "format": parsed.format,
+            "fingerprint": fingerprint,
+            "receipts": result.receipts,
+            "statements": result.statements,
+            "known_statements": result.statements_known,
+            "duplicates": result.duplicates,
+        },
+    )
     return result
 
 
@@ -112,9 +158,13 @@ class _Account:
 def _accounts(conn: Connection) -> dict[str, _Account]:
     """Bank accounts by every key a file may use: IBAN, account number."""
     rows = conn.execute(
-        select(entity_bank_accounts, legal_entities.c.code, legal_entities.c.functional_currency,
-               legal_entities.c.rounding)
-        .join(legal_entities, legal_entities.c.id == entity_bank_accounts.c.entity_id))
+        select(
+            entity_bank_accounts,
+            legal_entities.c.code,
+            legal_entities.c.functional_currency,
+            legal_entities.c.rounding,
+        ).join(legal_entities, legal_entities.c.id == entity_bank_accounts.c.entity_id)
+    )
     found: dict[str, _Account] = {}
     for r in rows:
         acct = _Account(r.id, r.entity_id, r.code, r.functional_currency, r.rounding, r.currency)
@@ -128,24 +178,47 @@ def _norm_account(value: str) -> str:
     return "".join(ch for ch in value.upper() if ch.isalnum())
 
 
-def _resolve(statement: Statement, accounts: dict[str, _Account], filename: str,
-             errors: list[RowError], n: int) -> _Account | None:
+def _resolve(
+    statement: Statement,
+    accounts: dict[str, _Account],
+    filename: str,
+    errors: list[RowError],
+    n: int,
+) -> _Account | None:
     acct = accounts.get(_norm_account(statement.account))
     if acct is None:
-        errors.append(RowError(n, "account", statement.account,
-                               f"statement {statement.statement_id}: not a bank account of any "
-                               "legal entity (add it with `billfold entities add-bank-account`)"))
+        errors.append(
+            RowError(
+                n,
+                "account",
+                statement.account,
+                f"statement {statement.statement_id}: not a bank account of any "
+                "legal entity (add it with `billfold entities add-bank-account`)",
+            )
+        )
         return None
     if acct.currency and statement.currency and acct.currency != statement.currency:
-        errors.append(RowError(n, "currency", statement.currency,
-                               f"statement {statement.statement_id}: the account "
-                               f"{statement.account} is kept in {acct.currency}"))
+        errors.append(
+            RowError(
+                n,
+                "currency",
+                statement.currency,
+                f"statement {statement.statement_id}: the account "
+                f"{statement.account} is kept in {acct.currency}",
+            )
+        )
         return None
     for e in statement.entries:
         if acct.currency and e.currency != acct.currency:
-            errors.append(RowError(n, "currency", e.currency,
-                                   f"entry {e.reference}: the account {statement.account} is "
-                                   f"kept in {acct.currency}"))
+            errors.append(
+                RowError(
+                    n,
+                    "currency",
+                    e.currency,
+                    f"entry {e.reference}: the account {statement.account} is "
+                    f"kept in {acct.currency}",
+                )
+            )
             return None
     return acct
 
@@ -154,18 +227,26 @@ def _entry_key(e: BankEntry) -> str:
     return f"{e.reference}|{e.value_date.isoformat()}|{e.amount}"[:200]
 
 
-def _import_statements(tx: Tx, file_id: int, parsed: BankFile, filename: str,
-                       result: CashImport) -> None:
+def _import_statements(
+    tx: Tx, file_id: int, parsed: BankFile, filename: str, result: CashImport
+) -> None:
     accounts = _accounts(tx.conn)
     errors: list[RowError] = []
-    resolved = [(s, _resolve(s, accounts, filename, errors, n))
-                for n, s in enumerate(parsed.statements, start=1)]
+    resolved = [
+        (s, _resolve(s, accounts, filename, errors, n))
+        for n, s in enumerate(parsed.statements, start=1)
+    ]
     if errors:
         raise FileRejected(filename, errors)
-    known = set(tx.conn.execute(select(bank_statements.c.bank_account_id,
-                                       bank_statements.c.statement_key).where(
-        tuple_(bank_statements.c.bank_account_id, bank_statements.c.statement_key).in_(
-            [(a.id, s.statement_id[:200]) for s, a in resolved if a]))).all())
+    known = set(
+        tx.conn.execute(
+            select(bank_statements.c.bank_account_id, bank_statements.c.statement_key).where(
+                tuple_(bank_statements.c.bank_account_id, bank_statements.c.statement_key).in_(
+                    [(a.id, s.statement_id[:200]) for s, a in resolved if a]
+                )
+            )
+        ).all()
+    )
     receipt_rows: list[dict[str, Any]] = []
     drafts: list[EntryDraft] = []
     for statement, acct in resolved:
@@ -174,12 +255,18 @@ def _import_statements(tx: Tx, file_id: int, parsed: BankFile, filename: str,
             result.statements_known += 1
             continue
         result.statements += 1
-        sid = tx.conn.execute(insert(bank_statements).values(
-            bank_file_id=file_id, bank_account_id=acct.id,
-            statement_key=statement.statement_id[:200], currency=statement.currency,
-            opening_minor=_minor(statement.opening_balance, statement.currency),
-            closing_minor=_minor(statement.closing_balance, statement.currency),
-            statement_date=statement.statement_date).returning(bank_statements.c.id)
+        sid = tx.conn.execute(
+            insert(bank_statements)
+            .values(
+                bank_file_id=file_id,
+                bank_account_id=acct.id,
+                statement_key=statement.statement_id[:200],
+                currency=statement.currency,
+                opening_minor=_minor(statement.opening_balance, statement.currency),
+                closing_minor=_minor(statement.closing_balance, statement.currency),
+                statement_date=statement.statement_date,
+            )
+            .returning(bank_statements.c.id)
         ).scalar_one()
         for e in statement.entries:
             if e.is_return or not e.is_credit:
@@ -189,8 +276,10 @@ def _import_statements(tx: Tx, file_id: int, parsed: BankFile, filename: str,
             receipt_rows.append(_receipt_row(tx, e, acct, sid, parsed.format))
     receipt_rows = _drop_duplicates(tx.conn, receipt_rows, result)
     by_id = accounts_by_id(accounts)
-    roles = {r: lookups.account_by_role(tx, r)[1]
-             for r in ("bank_clearing", "unapplied_cash", "bank_fees")}
+    roles = {
+        r: lookups.account_by_role(tx, r)[1]
+        for r in ("bank_clearing", "unapplied_cash", "bank_fees")
+    }
     for row in receipt_rows:
         drafts.append(_receipt_entry(row, by_id[row["bank_account_id"]], roles))
     entry_ids = post_entries(tx, drafts, audit=False)
@@ -201,11 +290,20 @@ def _import_statements(tx: Tx, file_id: int, parsed: BankFile, filename: str,
         result.receipt_ids = [r[0] for r in tx.conn.execute(stmt, receipt_rows)]
     for row, rid in zip(receipt_rows, result.receipt_ids, strict=True):
         amount = Money.from_minor(row["amount_minor"], row["currency"])
-        result.total[row["currency"]] = result.total.get(row["currency"], Decimal(0)) + \
-            amount.amount
-        tx.audit("receive", "receipt", rid, after={
-            "amount": str(amount), "value_date": row["value_date"],
-            "reference": row["reference"], "payer": row["payer_name"]})
+        result.total[row["currency"]] = (
+            result.total.get(row["currency"], Decimal(0)) + amount.amount
+        )
+        tx.audit(
+            "receive",
+            "receipt",
+            rid,
+            after={
+                "amount": str(amount),
+                "value_date": row["value_date"],
+                "reference": row["reference"],
+                "payer": row["payer_name"],
+            },
+        )
     result.receipts = len(receipt_rows)
 
 
@@ -219,8 +317,9 @@ def _minor(value: Decimal | None, currency: str) -> int | None:
     return Money.rounded(value, currency).minor
 
 
-def _receipt_row(tx: Tx, e: BankEntry, acct: _Account, statement_id: int, fmt: str
-                 ) -> dict[str, Any]:
+def _receipt_row(
+    tx: Tx, e: BankEntry, acct: _Account, statement_id: int, fmt: str
+) -> dict[str, Any]:
     """The receipt is what the payer paid: the credit plus any fee the bank deducted."""
     cur = Currency.of(e.currency).code
     gross = e.gross if e.gross is not None else e.amount + e.charges
@@ -230,31 +329,50 @@ def _receipt_row(tx: Tx, e: BankEntry, acct: _Account, statement_id: int, fmt: s
     rate: Decimal = tx.cache[key]
     amount = Money.rounded(gross, cur)
     return {
-        "entity_id": acct.entity_id, "bank_account_id": acct.id, "statement_id": statement_id,
-        "entry_key": _entry_key(e), "currency": cur, "amount_minor": amount.minor,
-        "charges_minor": Money.rounded(e.charges, cur).minor, "applied_minor": 0,
-        "value_date": e.value_date, "booking_date": e.booking_date, "fx_rate": f"{rate:f}",
-        "functional_minor": Money.rounded(amount.amount * rate, acct.functional_currency,
-                                          Rounding(acct.rounding)).minor,
+        "entity_id": acct.entity_id,
+        "bank_account_id": acct.id,
+        "statement_id": statement_id,
+        "entry_key": _entry_key(e),
+        "currency": cur,
+        "amount_minor": amount.minor,
+        "charges_minor": Money.rounded(e.charges, cur).minor,
+        "applied_minor": 0,
+        "value_date": e.value_date,
+        "booking_date": e.booking_date,
+        "fx_rate": f"{rate:f}",
+        "functional_minor": Money.rounded(
+            amount.amount * rate, acct.functional_currency, Rounding(acct.rounding)
+        ).minor,
         "payer_name": (e.payer_name or "")[:200] or None,
         "payer_account": (e.payer_account or "")[:80] or None,
-        "payer_bank": (e.payer_bank or "")[:40] or None, "reference": e.reference[:120],
-        "end_to_end": (e.end_to_end or "")[:120] or None, "remittance": remittance_json(e),
-        "type_code": (e.type_code or "")[:40] or None, "format": fmt, "customer_id": None,
-        "status": "unapplied", "created_at": tx.now,
+        "payer_bank": (e.payer_bank or "")[:40] or None,
+        "reference": e.reference[:120],
+        "end_to_end": (e.end_to_end or "")[:120] or None,
+        "remittance": remittance_json(e),
+        "type_code": (e.type_code or "")[:40] or None,
+        "format": fmt,
+        "customer_id": None,
+        "status": "unapplied",
+        "created_at": tx.now,
     }
 
 
-def _drop_duplicates(conn: Connection, rows: list[dict[str, Any]], result: CashImport
-                     ) -> list[dict[str, Any]]:
+def _drop_duplicates(
+    conn: Connection, rows: list[dict[str, Any]], result: CashImport
+) -> list[dict[str, Any]]:
     """The same entry in two files (or twice in one) becomes one receipt."""
     keys = [(r["bank_account_id"], r["entry_key"]) for r in rows]
     existing: set[tuple[int, str]] = set()
     for start in range(0, len(keys), 500):
-        existing |= set(conn.execute(select(receipts.c.bank_account_id, receipts.c.entry_key)
-                                     .where(tuple_(receipts.c.bank_account_id,
-                                                   receipts.c.entry_key).in_(
-                                         keys[start:start + 500]))).all())
+        existing |= set(
+            conn.execute(
+                select(receipts.c.bank_account_id, receipts.c.entry_key).where(
+                    tuple_(receipts.c.bank_account_id, receipts.c.entry_key).in_(
+                        keys[start : start + 500]
+                    )
+                )
+            ).all()
+        )
     kept = []
     for row, key in zip(rows, keys, strict=True):
         if key in existing:
@@ -273,27 +391,39 @@ def _receipt_entry(row: dict[str, Any], acct: _Account, roles: dict[str, str]) -
     net = gross - fee
     f_gross = Money.from_minor(row["functional_minor"], fcur)
     f_fee = Money.rounded(fee.amount * rate, fcur, mode)
-    lines = [PostingLine(roles["bank_clearing"], net, f_gross - f_fee),
-             PostingLine(roles["unapplied_cash"], -gross, -f_gross)]
+    lines = [
+        PostingLine(roles["bank_clearing"], net, f_gross - f_fee),
+        PostingLine(roles["unapplied_cash"], -gross, -f_gross),
+    ]
     if not fee.is_zero():
         lines.insert(1, PostingLine(roles["bank_fees"], fee, f_fee))
-    return EntryDraft(acct.entity_code, row["value_date"],
-                      f"Receipt {row['reference']} {row['payer_name'] or ''}".strip(),
-                      tuple(lines), source_type="receipt", source_ref=row["entry_key"][:80])
+    return EntryDraft(
+        acct.entity_code,
+        row["value_date"],
+        f"Receipt {row['reference']} {row['payer_name'] or ''}".strip(),
+        tuple(lines),
+        source_type="receipt",
+        source_ref=row["entry_key"][:80],
+    )
 
 
 def _store_advices(tx: Tx, file_id: int, parsed: BankFile, result: CashImport) -> None:
     rows = []
     for e in parsed.entries:
         cur = Currency.of(e.currency).code
-        rows.append({"bank_file_id": file_id, "reference": e.reference[:120],
-                     "payer_name": e.payer_name, "currency": cur,
-                     "amount_minor": Money.rounded(e.amount, cur).minor,
-                     "payment_date": e.value_date,
-                     "lines": json.dumps(json.loads(remittance_json(e))["lines"]),
-                     "receipt_id": None})
+        rows.append(
+            {
+                "bank_file_id": file_id,
+                "reference": e.reference[:120],
+                "payer_name": e.payer_name,
+                "currency": cur,
+                "amount_minor": Money.rounded(e.amount, cur).minor,
+                "payment_date": e.value_date,
+                "lines": json.dumps(json.loads(remittance_json(e))["lines"]),
+                "receipt_id": None,
+            }
+        )
     if not rows:
         raise NotFound(f"{result.filename}: no remittance in the file")
     tx.conn.execute(insert(remittance_advices), rows)
     result.advices = len(rows)
-

@@ -519,7 +519,7 @@ receipts = Table(
     Column("type_code", String(40)),
     Column("format", String(16), nullable=False),
     Column("customer_id", Id, ForeignKey("customers.id")),
-    Column("status", String(12), nullable=False),
+    Column("status", String(20), nullable=False),
     Column("entry_id", Id, ForeignKey("journal_entries.id")),
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("bank_account_id", "entry_key"),
