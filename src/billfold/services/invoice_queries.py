@@ -68,14 +68,35 @@ def _open_amounts(conn: Connection, refs: list[tuple[int, str]]) -> dict[tuple[i
     return result
 
 
-def _status(row: Any, open_minor: int | None) -> str:
+def _status(row: Any, open_minor: int | None, credited_minor: int = 0) -> str:
+    """issued, partially_paid, paid, credited (fully, by credit notes) or voided, from the
+    ledger: what credit notes took off is not counted as paid."""
     if row.status != "issued" or row.doc_type == "credit_note" or open_minor is None:
         return str(row.status)
+    due = row.total_minor - credited_minor
     if open_minor == 0:
-        return "paid" if row.total_minor else "issued"
-    if open_minor < row.total_minor:
+        if due <= 0:
+            return "credited"
+        return "paid"
+    if open_minor < due:
         return "partially_paid"
     return "issued"
+
+
+def _credited(conn: Connection, ids: list[int]) -> dict[int, int]:
+    result: dict[int, int] = {}
+    for start in range(0, len(ids), 500):
+        q = (
+            select(invoices.c.corrects_id, func.sum(invoices.c.total_minor))
+            .where(
+                invoices.c.corrects_id.in_(ids[start : start + 500]),
+                invoices.c.doc_type == "credit_note",
+                invoices.c.status == "issued",
+            )
+            .group_by(invoices.c.corrects_id)
+        )
+        result.update({i: int(v) for i, v in conn.execute(q)})
+    return result
 
 
 def list_invoices(
@@ -115,6 +136,7 @@ def list_invoices(
         q = q.where(invoices.c.issue_date <= until)
     rows = conn.execute(q).all()
     opens = _open_amounts(conn, [(r.customer_id, r.number) for r in rows if r.number])
+    credited = _credited(conn, [r.id for r in rows])
     result = []
     for r in rows:
         open_minor = opens.get((r.customer_id, r.number)) if r.number else None
@@ -125,7 +147,7 @@ def list_invoices(
                 r.entity_code,
                 r.number,
                 r.doc_type,
-                _status(r, open_minor),
+                _status(r, open_minor, credited.get(r.id, 0)),
                 r.customer_number,
                 r.cname,
                 r.issue_date,
@@ -306,7 +328,7 @@ def invoice_detail(conn: Connection, number: str, entity: str | None = None) -> 
     ).all()
     return {
         "document": doc,
-        "status": _status(h, open_minor),
+        "status": _status(h, open_minor, _credited(conn, [h.id]).get(h.id, 0)),
         "entry_id": h.entry_id,
         "void_entry_id": h.void_entry_id,
         "fx_rate": h.fx_rate,
