@@ -216,3 +216,29 @@ def test_foreign_currency_receipt_posts_realized_fx(world: tuple) -> None:  # ty
         assert ledger.ar_subledger_balance(conn, day) == ledger.gl_control_balance(conn, day)
     # invoiced at 1/0.87 -> 48.28 EUR, paid at 1/0.85 -> 49.41 EUR: a gain of 1.13 EUR
     assert tb["7100"] == (0, Decimal("1.13"))
+
+
+def test_returned_payment_reopens_the_invoice(world: tuple) -> None:  # type: ignore[type-arg]
+    bf, numbers = world
+    inv1 = numbers[0]
+    book(bf, bank_file(entry("116.62", "ACH-1", text=inv1, account="021000021/12345")))
+    assert run_match(bf).applied == 1
+    returned = bank_file(
+        entry(
+            "-116.62",
+            "ACH-1-R",
+            account="021000021/12345",
+            is_return=True,
+            return_reason="R01 insufficient funds",
+            day=date(2026, 11, 22),
+        ),
+        sid="STMT-R",
+    )
+    result = book(bf, returned, "returns.ach")
+    assert result.returned_receipts and result.unmatched_returns == 0  # type: ignore[attr-defined]
+    with bf.reading() as conn:
+        [summary] = [s for s in list_invoices(conn) if s.number == inv1]
+        tb = {r.code: (r.debit, r.credit) for r in ledger.trial_balance(conn, date(2026, 12, 31))}
+        status = conn.execute(select(receipts.c.status)).scalar_one()
+    assert summary.status == "issued" and status == "returned"
+    assert "1010" not in tb or tb["1010"] == (0, 0)

@@ -888,3 +888,39 @@ def refund(tx: Tx, receipt_id: int, amount: Decimal | None, reason: str) -> Mone
         "refund", "receipt", r.id, after={"amount": str(total), "reason": reason, "entry": entry}
     )
     return total
+
+
+def return_receipt(tx: Tx, receipt_id: int, reason: str, on: date) -> int:
+    """A payment came back (ACH return, camt reversal): undo its applications, so the invoices
+    it paid are open again, and take the money out of bank clearing. Returns the entry id."""
+    from billfold.services.ledger import reverse_entry
+
+    r = _receipt(tx, receipt_id)
+    if r.status == "returned":
+        raise Conflict(f"receipt {receipt_id} was already returned")
+    done = {
+        a.reverses_id
+        for a in tx.conn.execute(
+            select(cash_applications.c.reverses_id).where(
+                cash_applications.c.receipt_id == receipt_id,
+                cash_applications.c.reverses_id.isnot(None),
+            )
+        )
+    }
+    live = tx.conn.execute(
+        select(cash_applications.c.id, cash_applications.c.entry_id).where(
+            cash_applications.c.receipt_id == receipt_id,
+            cash_applications.c.reverses_id.is_(None),
+            cash_applications.c.amount_minor > 0,
+        )
+    ).all()
+    undone_entries: set[int] = set()
+    for app_id, entry_id in live:
+        if app_id in done or entry_id in undone_entries:
+            continue
+        unapply(tx, app_id, f"payment returned: {reason}")
+        undone_entries.add(entry_id)
+    entry = reverse_entry(tx, r.entry_id, on, f"payment returned: {reason}")
+    tx.conn.execute(update(receipts).where(receipts.c.id == receipt_id).values(status="returned"))
+    tx.audit("return", "receipt", receipt_id, after={"reason": reason, "entry": entry})
+    return entry

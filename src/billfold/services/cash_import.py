@@ -47,6 +47,8 @@ class CashImport:
     returns: int = 0
     advices: int = 0
     already_imported: bool = False
+    unmatched_returns: int = 0
+    returned_receipts: list[int] = field(default_factory=list)
     receipt_ids: list[int] = field(default_factory=list)
     total: dict[str, Decimal] = field(default_factory=dict)
 
@@ -249,6 +251,7 @@ def _import_statements(
     )
     receipt_rows: list[dict[str, Any]] = []
     drafts: list[EntryDraft] = []
+    returns: list[tuple[_Account, BankEntry]] = []
     for statement, acct in resolved:
         assert acct is not None
         if (acct.id, statement.statement_id[:200]) in known:
@@ -269,9 +272,12 @@ def _import_statements(
             .returning(bank_statements.c.id)
         ).scalar_one()
         for e in statement.entries:
-            if e.is_return or not e.is_credit:
+            if e.is_return:
+                result.returns += 1
+                returns.append((acct, e))
+                continue
+            if not e.is_credit:
                 result.debits += 1
-                result.returns += int(e.is_return)
                 continue
             receipt_rows.append(_receipt_row(tx, e, acct, sid, parsed.format))
     receipt_rows = _drop_duplicates(tx.conn, receipt_rows, result)
@@ -305,6 +311,35 @@ def _import_statements(
             },
         )
     result.receipts = len(receipt_rows)
+    for acct, e in returns:
+        _book_return(tx, acct, e, result)
+
+
+def _book_return(tx: Tx, acct: _Account, e: BankEntry, result: CashImport) -> None:
+    """Find the receipt a returned payment undoes (same account and amount, and the same
+    payer account, end-to-end id or reference) and return it; unknown returns are counted."""
+    from billfold.services.cash_apply import return_receipt
+
+    amount = Money.rounded(abs(e.amount), e.currency).minor
+    candidates = tx.conn.execute(
+        select(receipts)
+        .where(
+            receipts.c.bank_account_id == acct.id,
+            receipts.c.amount_minor == amount,
+            receipts.c.status != "returned",
+            receipts.c.value_date <= e.value_date,
+        )
+        .order_by(receipts.c.value_date.desc())
+    ).all()
+    hints = {
+        h for h in (e.payer_account, e.end_to_end, e.reference, *(v for _, v in e.details)) if h
+    }
+    for r in candidates:
+        if hints & {r.payer_account, r.end_to_end, r.reference}:
+            return_receipt(tx, r.id, e.return_reason or "returned by the bank", e.value_date)
+            result.returned_receipts.append(r.id)
+            return
+    result.unmatched_returns += 1
 
 
 def accounts_by_id(accounts: dict[str, _Account]) -> dict[int, _Account]:
