@@ -17,8 +17,9 @@ with and without VAT IDs), a five-product catalog with list and customer prices:
   Only the inserts and commits are timed. The figure is its rows/second, and the ratio is
   phase B's rows/second over it (target: at least 1/3).
 * SQL statements sent during phases A and B, counted with SQLAlchemy's ``before_cursor_execute``
-  (one ``executemany`` counts as one; on PostgreSQL psycopg pipelines it), reported per invoice
-  and by statement kind, so per-row SQL shows up at once.
+  (one ``executemany`` counts as one round trip; psycopg pipelines it), reported per invoice and
+  by statement kind with the statements the database actually runs (an executemany of k rows
+  runs k; a multi-row VALUES runs once) and the time spent in the driver, so per-row SQL shows.
 * Peak RSS of the process after each phase (``resource.getrusage``).
 
 Results go to a Rich table and to ``bench-output/issue_invoices.json``. The issue's figure is

@@ -237,6 +237,12 @@ def tokens(receipt: ReceiptView) -> list[str]:
     return [t for t in dict.fromkeys(found) if any(ch.isdigit() for ch in t)]
 
 
+def _units(minor: int, unit: int) -> str:
+    """Minor units as an amount with the currency's decimals (1030 -> '1030.00')."""
+    places = len(str(unit)) - 1
+    return f"{Decimal(minor).scaleb(-places):.{places}f}"
+
+
 def _tolerance(item_open: int, policy: Policy, unit: int) -> int:
     pct = int(Decimal(item_open) * policy.short_tolerance_percent / 100)
     return min(pct, policy.short_tolerance_units * unit)
@@ -341,7 +347,7 @@ def _by_remittance_lines(
             )
         elif 0 < rest <= _tolerance(item.open_minor, policy, unit):
             allocations.append(Allocation("write_off", item.customer_id, item.number, rest))
-            reasons.append(f"{item.number} short by {Decimal(rest) / unit} (within tolerance)")
+            reasons.append(f"{item.number} short by {_units(rest, unit)} (within tolerance)")
         elif paid > item.open_minor:
             reasons.append(f"{item.number} paid more than open")
         else:
@@ -361,7 +367,7 @@ def _by_remittance_lines(
     extra = receipt.amount_minor - used
     if extra:
         allocations.append(Allocation("on_account", cid, None, extra))
-        reasons.append(f"{Decimal(extra) / unit} more than the items: kept on account")
+        reasons.append(f"{_units(extra, unit)} more than the items: kept on account")
     confidence = 99 if len(customers) == 1 else 80
     return Proposal(cid, tuple(allocations), confidence, "remittance names " + "; ".join(reasons))
 
@@ -401,7 +407,7 @@ def _by_named_items(
             cid,
             tuple(a for a in allocs if a.amount_minor),
             base - 2,
-            f"{how}; early-payment discount of {Decimal(discount) / unit} taken within terms",
+            f"{how}; early-payment discount of {_units(discount, unit)} taken within terms",
         )
     if amount > total:
         extra = amount - total
@@ -409,7 +415,7 @@ def _by_named_items(
             cid,
             (*alloc, Allocation("on_account", cid, None, extra)),
             base - 5,
-            f"{how}; paid {Decimal(extra) / unit} more: kept on account",
+            f"{how}; paid {_units(extra, unit)} more: kept on account",
         )
     short = total - amount
     tolerance = sum(_tolerance(i.open_minor, policy, unit) for i in items)
@@ -420,7 +426,7 @@ def _by_named_items(
             cid,
             (*alloc, Allocation("write_off", last.customer_id, last.number, short)),
             base - 6,
-            f"{how}; short by {Decimal(short) / unit}, within tolerance: written off",
+            f"{how}; short by {_units(short, unit)}, within tolerance: written off",
         )
     # partial payment: oldest first, the rest stays open with a reason
     left, partial = amount, []
@@ -433,7 +439,7 @@ def _by_named_items(
         cid,
         tuple(partial),
         base - 8,
-        f"{how}; short by {Decimal(short) / unit}: applied oldest first, the rest "
+        f"{how}; short by {_units(short, unit)}: applied oldest first, the rest "
         "left open (short payment)",
     )
 
@@ -457,7 +463,7 @@ def _by_amount(
             cid,
             (Allocation("invoice", cid, i.number, amount),),
             91,
-            f"{why}; the only open item of {Decimal(amount) / unit}: {i.number}",
+            f"{why}; the only open item of {_units(amount, unit)}: {i.number}",
         )
     if len(equal) > 1:
         i = equal[0]
@@ -465,8 +471,7 @@ def _by_amount(
             cid,
             (Allocation("invoice", cid, i.number, amount),),
             70,
-            f"{why}; {len(equal)} open items of {Decimal(amount) / unit}, oldest "
-            f"{i.number} proposed",
+            f"{why}; {len(equal)} open items of {_units(amount, unit)}, oldest {i.number} proposed",
         )
     with_discount = [
         i
@@ -500,7 +505,7 @@ def _by_amount(
             cid,
             (Allocation("on_account", cid, None, amount),),
             50,
-            f"{why}; no open item or set of items matches {Decimal(amount) / unit}",
+            f"{why}; no open item or set of items matches {_units(amount, unit)}",
         )
     return None
 

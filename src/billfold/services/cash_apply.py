@@ -72,7 +72,9 @@ class ItemFacts:
     open_functional: int
 
 
-def load_open_items(conn: Connection) -> tuple[list[OpenItem], dict[tuple[int, str], ItemFacts]]:
+def load_open_items(
+    conn: Connection, entity_id: int | None = None
+) -> tuple[list[OpenItem], dict[tuple[int, str], ItemFacts]]:
     """Open invoices and debit notes from the ledger, with their terms from the invoice."""
     ar_id, _ = lookups.account_by_role(conn, "ar_control")
     amount, functional = func.sum(postings.c.amount_minor), func.sum(postings.c.functional_minor)
@@ -103,6 +105,8 @@ def load_open_items(conn: Connection) -> tuple[list[OpenItem], dict[tuple[int, s
         (invoices.c.number == balances.c.item_ref)
         & (invoices.c.customer_id == balances.c.customer_id),
     )
+    if entity_id is not None:
+        q = q.where(invoices.c.entity_id == entity_id)
     items, facts = [], {}
     for r in conn.execute(q):
         terms = parse_terms(r.payment_terms)
@@ -139,8 +143,11 @@ def load_customers(conn: Connection) -> list[Customer]:
     ]
 
 
-def build_index(conn: Connection) -> tuple[MatchIndex, dict[tuple[int, str], ItemFacts]]:
-    items, facts = load_open_items(conn)
+def build_index(
+    conn: Connection, entity_id: int | None = None
+) -> tuple[MatchIndex, dict[tuple[int, str], ItemFacts]]:
+    """The open items of one legal entity (numbers repeat across entities) and all customers."""
+    items, facts = load_open_items(conn, entity_id)
     accounts = dict(
         conn.execute(select(payer_accounts.c.account, payer_accounts.c.customer_id)).all()
     )
@@ -186,7 +193,6 @@ def match_receipts(
     progress: Any = None,
 ) -> MatchRun:
     """Match every unapplied receipt; post what is certain enough, suggest the rest."""
-    index, facts = build_index(tx.conn)
     q = select(receipts).where(receipts.c.status.in_(("unapplied", "partially_applied")))
     if receipt_ids is not None:
         q = q.where(receipts.c.id.in_(list(receipt_ids)))
@@ -203,7 +209,13 @@ def match_receipts(
     run = MatchRun(receipts=len(rows))
     to_apply: list[tuple[Any, Proposal]] = []
     suggestions = []
+    indexes: dict[int, tuple[MatchIndex, dict[tuple[int, str], ItemFacts]]] = {}
+    facts: dict[tuple[int, str], ItemFacts] = {}
     for r in rows:
+        if r.entity_id not in indexes:  # each legal entity matches against its own items
+            indexes[r.entity_id] = build_index(tx.conn, r.entity_id)
+            facts.update(indexes[r.entity_id][1])
+        index = indexes[r.entity_id][0]
         proposal = match(receipt_view(r, advices), index, policy)
         if (
             proposal is not None

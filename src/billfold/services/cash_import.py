@@ -189,8 +189,9 @@ def _resolve(
 ) -> _Account | None:
     acct = accounts.get(_norm_account(statement.account))
     if acct is None:  # ACH batches name the originator; our account is the receiver's
-        receivers = {v for e in statement.entries for k, v in e.details
-                     if k == "receiver_account" and v}
+        receivers = {
+            v for e in statement.entries for k, v in e.details if k == "receiver_account" and v
+        }
         found = {accounts.get(_norm_account(v)) for v in receivers} - {None}
         if len(found) == 1:
             acct = found.pop()

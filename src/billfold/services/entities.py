@@ -93,8 +93,11 @@ def add_bank_account(
     routing = "".join(routing_number.split()) if routing_number else None
     if routing is not None and not (routing.isdigit() and len(routing) == 9 and _aba_ok(routing)):
         raise InvalidInput(f"routing number {routing_number!r} is not a valid 9-digit ABA number")
-    key = (entity_bank_accounts.c.iban == clean_iban if clean_iban
-           else entity_bank_accounts.c.account_number == number)
+    key = (
+        entity_bank_accounts.c.iban == clean_iban
+        if clean_iban
+        else entity_bank_accounts.c.account_number == number
+    )
     exists = tx.conn.execute(
         select(entity_bank_accounts.c.id).where(entity_bank_accounts.c.entity_id == ent.id, key)
     ).first()
