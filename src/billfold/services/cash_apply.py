@@ -44,6 +44,7 @@ from billfold.services import lookups
 from billfold.services.cash_import import lines_from_json
 from billfold.services.context import Tx
 from billfold.services.ledger import post_entries
+from billfold.store.db import insert_rows
 from billfold.store.tables import (
     cash_applications,
     cash_suggestions,
@@ -385,15 +386,7 @@ def post_applications(
         for row in rows:
             row["entry_id"] = entry_id
             flat.append(row)
-    ids = [
-        x[0]
-        for x in tx.conn.execute(
-            insert(cash_applications).returning(
-                cash_applications.c.id, sort_by_parameter_order=True
-            ),
-            flat,
-        )
-    ]
+    ids = insert_rows(tx.conn, cash_applications, flat)
     tx.conn.execute(
         update(receipts)
         .where(receipts.c.id == bindparam("key"))
@@ -754,15 +747,7 @@ def unapply(tx: Tx, application_id: int, reason: str) -> list[int]:
         }
         for g in group
     ]
-    ids = [
-        x[0]
-        for x in tx.conn.execute(
-            insert(cash_applications).returning(
-                cash_applications.c.id, sort_by_parameter_order=True
-            ),
-            rows,
-        )
-    ]
+    ids = insert_rows(tx.conn, cash_applications, rows)
     cash = sum(
         g.amount_minor
         for g in group

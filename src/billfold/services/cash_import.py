@@ -25,6 +25,7 @@ from billfold.services import fx, lookups
 from billfold.services.context import Tx
 from billfold.services.customers import file_fingerprint
 from billfold.services.ledger import post_entries
+from billfold.store.db import insert_rows
 from billfold.store.tables import (
     bank_files,
     bank_statements,
@@ -298,9 +299,7 @@ def _import_statements(
     entry_ids = post_entries(tx, drafts, audit=False)
     for row, entry_id in zip(receipt_rows, entry_ids, strict=True):
         row["entry_id"] = entry_id
-    if receipt_rows:
-        stmt = insert(receipts).returning(receipts.c.id, sort_by_parameter_order=True)
-        result.receipt_ids = [r[0] for r in tx.conn.execute(stmt, receipt_rows)]
+    result.receipt_ids = insert_rows(tx.conn, receipts, receipt_rows)
     for row, rid in zip(receipt_rows, result.receipt_ids, strict=True):
         amount = Money.from_minor(row["amount_minor"], row["currency"])
         result.total[row["currency"]] = (

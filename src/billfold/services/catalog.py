@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, select, update
 
 from billfold.domain.tax import PRODUCT_KINDS, TAX_CLASSES
 from billfold.errors import FileRejected, NotFound, RowError
@@ -306,26 +306,48 @@ def load_products(conn: Connection, skus: set[str]) -> dict[str, Product]:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class PriceRow:
+    customer_id: int | None
+    valid_from: date
+    valid_to: date | None
+    unit_price: Decimal
+
+
+class PriceBook:
+    """Every price of some SKUs, loaded in one query; lookups then cost no SQL."""
+
+    def __init__(self, conn: Connection, skus: set[str]) -> None:
+        self.rows: dict[tuple[str, str], list[PriceRow]] = {}
+        if not skus:
+            return
+        q = select(prices).where(prices.c.sku.in_(sorted(skus)))
+        for r in conn.execute(q):
+            self.rows.setdefault((r.sku, r.currency), []).append(
+                PriceRow(r.customer_id, r.valid_from, r.valid_to, Decimal(r.unit_price))
+            )
+
+    def price(self, sku: str, currency: str, customer_id: int, day: date) -> Decimal:
+        """The customer's own price if there is one, else the list price, valid on ``day``;
+        of several valid rows, the one that took effect last."""
+        valid = [
+            r
+            for r in self.rows.get((sku, currency), ())
+            if r.valid_from <= day
+            and (r.valid_to is None or day <= r.valid_to)
+            and r.customer_id in (None, customer_id)
+        ]
+        if not valid:
+            raise NotFound(
+                f"no {currency} price for {sku} on {day} (import one with "
+                "`billfold catalog prices`) or give unit_price on the line"
+            )
+        best = max(valid, key=lambda r: (r.customer_id is not None, r.valid_from))
+        return best.unit_price
+
+
 def price_for(conn: Connection, sku: str, currency: str, customer_id: int, day: date) -> Decimal:
-    """The customer's own price if there is one, else the list price, valid on ``day``."""
-    q = (
-        select(prices.c.unit_price, prices.c.customer_id)
-        .where(
-            prices.c.sku == sku,
-            prices.c.currency == currency,
-            or_(prices.c.customer_id.is_(None), prices.c.customer_id == customer_id),
-            prices.c.valid_from <= day,
-            or_(prices.c.valid_to.is_(None), prices.c.valid_to >= day),
-        )
-        .order_by(prices.c.customer_id.is_(None), prices.c.valid_from.desc())
-    )
-    row = conn.execute(q).first()
-    if row is None:
-        raise NotFound(
-            f"no {currency} price for {sku} on {day} (import one with "
-            "`billfold catalog prices`) or give unit_price on the line"
-        )
-    return Decimal(row.unit_price)
+    return PriceBook(conn, {sku}).price(sku, currency, customer_id, day)
 
 
 def list_products(conn: Connection) -> list[Product]:

@@ -20,6 +20,7 @@ from billfold.errors import FileRejected, NotFound, RowError
 from billfold.formats.customers_csv import ParsedCustomer, parse_customers_csv
 from billfold.money import Money
 from billfold.services.context import Tx
+from billfold.store.db import insert_rows
 from billfold.store.tables import (
     customer_addresses,
     customer_aliases,
@@ -110,9 +111,8 @@ def import_customers(tx: Tx, data: bytes, filename: str) -> ImportResult:
 
     ids = {num: id_ for num, (id_, _) in existing.items()}
     if new:
-        stmt = insert(customers).returning(customers.c.id, sort_by_parameter_order=True)
-        rows = [_customer_row(p.record, tx) for p in new]
-        for p, (id_,) in zip(new, tx.conn.execute(stmt, rows), strict=True):
+        new_ids = insert_rows(tx.conn, customers, [_customer_row(p.record, tx) for p in new])
+        for p, id_ in zip(new, new_ids, strict=True):
             ids[p.record.number] = id_
     for p in changed:
         values = _customer_row(p.record, tx)

@@ -32,6 +32,7 @@ from billfold.services.context import Tx
 from billfold.services.ledger import ensure_open, post_entries
 from billfold.services.parties import Buyer, Seller, load_buyers, load_seller, party_to_json
 from billfold.services.tax_rates import load_engine
+from billfold.store.db import insert_rows
 from billfold.store.tables import (
     accounts,
     customers,
@@ -259,7 +260,11 @@ def _line_input(
         _check_precision(ln.unit_price, seller.price_decimals, "unit price", where)
         price = ln.unit_price
     elif product is not None:
-        price = catalog.price_for(tx.conn, product.sku, currency, buyer.id, req.issue_date)
+        key = ("price_book", frozenset(products))
+        book = tx.cache.get(key)
+        if book is None:
+            book = tx.cache[key] = catalog.PriceBook(tx.conn, set(products))
+        price = book.price(product.sku, currency, buyer.id, req.issue_date)
     else:
         raise InvalidInput(f"{where}: a line without a product needs a unit_price")
     try:
@@ -363,8 +368,7 @@ def _insert_ids(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
     if not rows:
         return []
     clean = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
-    stmt = insert(invoices).returning(invoices.c.id, sort_by_parameter_order=True)
-    return [r[0] for r in conn.execute(stmt, clean)]
+    return insert_rows(conn, invoices, clean)
 
 
 def _existing_refs(conn: Connection, keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
@@ -492,9 +496,16 @@ def _issue_batch(tx: Tx, ids: list[int]) -> list[str]:
     entry_ids = post_entries(tx, [d for d in drafts if d is not None], audit=False)
     entry_iter = iter(entry_ids)
     updates = []
+    party_json: dict[tuple[str, int], str] = {}  # each party serialised once per batch
     for iid, d in zip(ordered, drafts, strict=True):
         h = heads[iid]
-        buyer = buyers[cust_numbers[h.customer_id]]
+        number = cust_numbers[h.customer_id]
+        if ("buyer", h.customer_id) not in party_json:
+            party_json[("buyer", h.customer_id)] = json.dumps(party_to_json(buyers[number].party))
+        if ("seller", h.entity_id) not in party_json:
+            party_json[("seller", h.entity_id)] = json.dumps(
+                party_to_json(sellers[h.entity_id].party)
+            )
         seller = sellers[h.entity_id]
         updates.append(
             {
@@ -503,8 +514,10 @@ def _issue_batch(tx: Tx, ids: list[int]) -> list[str]:
                 "number": numbers[iid],
                 "issued_at": tx.now,
                 "entry_id": next(entry_iter) if d is not None else None,
-                "seller_json": json.dumps(_seller_snapshot(seller, h.currency, numbers[iid])),
-                "buyer_json": json.dumps(party_to_json(buyer.party)),
+                "seller_json": _seller_snapshot(
+                    party_json[("seller", h.entity_id)], seller, h.currency, numbers[iid]
+                ),
+                "buyer_json": party_json[("buyer", h.customer_id)],
             }
         )
     stmt = (
@@ -577,20 +590,24 @@ def _reserve(conn: Connection, entity_id: int, series: str, fy: int, count: int)
 def _load_lines(
     conn: Connection, ids: list[int]
 ) -> tuple[dict[int, list[Any]], dict[int, list[Any]]]:
+    """What the journal entry needs, summed in SQL: net per revenue account and tax per
+    jurisdiction and rate, for each invoice of the batch."""
     lines: dict[int, list[Any]] = {i: [] for i in ids}
     taxes: dict[int, list[Any]] = {i: [] for i in ids}
+    net = func.sum(invoice_lines.c.net_minor).label("net_minor")
     for r in conn.execute(
-        select(invoice_lines)
+        select(invoice_lines.c.invoice_id, invoice_lines.c.revenue_account, net)
         .where(invoice_lines.c.invoice_id.in_(ids))
-        .order_by(invoice_lines.c.invoice_id, invoice_lines.c.line_no)
+        .group_by(invoice_lines.c.invoice_id, invoice_lines.c.revenue_account)
+        .order_by(invoice_lines.c.invoice_id, invoice_lines.c.revenue_account)
     ):
         lines[r.invoice_id].append(r)
+    t = invoice_line_taxes.c
     for r in conn.execute(
-        select(invoice_line_taxes)
-        .where(invoice_line_taxes.c.invoice_id.in_(ids))
-        .order_by(
-            invoice_line_taxes.c.invoice_id, invoice_line_taxes.c.line_no, invoice_line_taxes.c.seq
-        )
+        select(t.invoice_id, t.jurisdiction, t.rate, func.sum(t.tax_minor).label("tax_minor"))
+        .where(t.invoice_id.in_(ids))
+        .group_by(t.invoice_id, t.jurisdiction, t.rate)
+        .order_by(t.invoice_id, t.jurisdiction, t.rate)
     ):
         taxes[r.invoice_id].append(r)
     return lines, taxes
@@ -733,11 +750,11 @@ def build_entry(
     )
 
 
-def _seller_snapshot(seller: Seller, currency: str, number: str) -> dict[str, Any]:
+def _seller_snapshot(party_json: str, seller: Seller, currency: str, number: str) -> str:
+    """The seller as printed on this document: party and the bank details to pay into."""
     payment = seller.payment_for(currency, number)
-    return {
-        "party": party_to_json(seller.party),
-        "payment": None
+    pay = (
+        None
         if payment is None
         else {
             "iban": payment.iban,
@@ -746,8 +763,9 @@ def _seller_snapshot(seller: Seller, currency: str, number: str) -> dict[str, An
             "account_name": payment.account_name,
             "reference": payment.reference,
             "means_code": payment.means_code,
-        },
-    }
+        }
+    )
+    return f'{{"party": {party_json}, "payment": {json.dumps(pay)}}}'
 
 
 # --- void ------------------------------------------------------------------------------------

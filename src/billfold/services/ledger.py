@@ -30,6 +30,7 @@ from billfold.formats.customers_csv import decode_text
 from billfold.money import Money
 from billfold.services import lookups
 from billfold.services.context import Tx
+from billfold.store.db import insert_rows
 from billfold.store.tables import (
     accounting_periods,
     accounts,
@@ -327,8 +328,7 @@ def post_entries(tx: Tx, drafts: Sequence[EntryDraft], *, audit: bool = True) ->
 
 
 def _insert_returning_ids(conn: Connection, rows: list[dict[str, object]]) -> list[int]:
-    stmt = insert(journal_entries).returning(journal_entries.c.id, sort_by_parameter_order=True)
-    return [r[0] for r in conn.execute(stmt, rows)]
+    return insert_rows(conn, journal_entries, rows)
 
 
 def _entry_summary(d: EntryDraft) -> dict[str, object]:

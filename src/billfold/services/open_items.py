@@ -24,6 +24,7 @@ from billfold.services.context import Tx
 from billfold.services.customers import file_fingerprint, previous_import, record_import
 from billfold.services.ledger import post_entries
 from billfold.services.parties import load_buyers, load_seller, party_to_json
+from billfold.store.db import insert_rows
 from billfold.store.tables import customers, invoice_lines, invoices
 
 COLUMNS = (
@@ -236,12 +237,7 @@ def _create(tx: Tx, parsed: list[Any], filename: str, errors: list[RowError]) ->
     entry_ids = post_entries(tx, drafts, audit=False)
     for head, entry_id in zip(heads, entry_ids, strict=True):
         head["entry_id"] = entry_id
-    ids = [
-        r[0]
-        for r in tx.conn.execute(
-            insert(invoices).returning(invoices.c.id, sort_by_parameter_order=True), heads
-        )
-    ]
+    ids = insert_rows(tx.conn, invoices, heads)
     tx.conn.execute(
         insert(invoice_lines),
         [

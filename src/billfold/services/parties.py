@@ -7,7 +7,7 @@ JSON when it is issued, so later master-data changes never alter an issued docum
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -218,7 +218,7 @@ def _endpoint(address: str | None) -> tuple[str, str] | None:
 
 
 def party_to_json(p: Party) -> dict[str, Any]:
-    data = asdict(p)
+    data = {f.name: getattr(p, f.name) for f in fields(p)}  # flat: no deep copies
     data["endpoint"] = list(p.endpoint) if p.endpoint else None
     return data
 

@@ -208,7 +208,8 @@ journal_entries = Table(
     "journal_entries",
     metadata,
     _id(),
-    _fk("entity_id", "legal_entities.id"),
+    # indexed with the date below (ix_journal_entries_entity_date)
+    Column("entity_id", Id, ForeignKey("legal_entities.id"), nullable=False),
     Column("entry_date", Date, nullable=False),
     Column("period", String(7), nullable=False),
     Column("description", String(400), nullable=False),
@@ -225,7 +226,7 @@ postings = Table(
     "postings",
     metadata,
     _id(),
-    Column("entry_id", Id, ForeignKey("journal_entries.id"), nullable=False, index=True),
+    Column("entry_id", Id, ForeignKey("journal_entries.id"), nullable=False),
     Column("line_no", Integer, nullable=False),
     # entity and date are copied from the entry so that balances need no join
     Column("entity_id", Id, ForeignKey("legal_entities.id"), nullable=False),

@@ -398,7 +398,7 @@ def _create_issued_document_triggers() -> None:
     )
     op.execute(
         "CREATE TRIGGER invoices_frozen BEFORE UPDATE OR DELETE ON invoices "
-        "FOR EACH ROW EXECUTE FUNCTION billfold_invoice_frozen()"
+        "FOR EACH ROW WHEN (OLD.status <> 'draft') EXECUTE FUNCTION billfold_invoice_frozen()"
     )
     for table in ("invoice_lines", "invoice_line_taxes"):
         op.execute(
