@@ -44,7 +44,7 @@ from billfold.services import lookups
 from billfold.services.cash_import import lines_from_json
 from billfold.services.context import Tx
 from billfold.services.ledger import post_entries
-from billfold.store.db import insert_rows
+from billfold.store.bulk import insert_rows
 from billfold.store.tables import (
     cash_applications,
     cash_suggestions,

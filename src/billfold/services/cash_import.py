@@ -25,7 +25,7 @@ from billfold.services import fx, lookups
 from billfold.services.context import Tx
 from billfold.services.customers import file_fingerprint
 from billfold.services.ledger import post_entries
-from billfold.store.db import insert_rows
+from billfold.store.bulk import insert_rows
 from billfold.store.tables import (
     bank_files,
     bank_statements,

@@ -20,7 +20,7 @@ from billfold.errors import FileRejected, NotFound, RowError
 from billfold.formats.customers_csv import ParsedCustomer, parse_customers_csv
 from billfold.money import Money
 from billfold.services.context import Tx
-from billfold.store.db import insert_rows
+from billfold.store.bulk import insert_rows
 from billfold.store.tables import (
     customer_addresses,
     customer_aliases,

@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -32,7 +32,7 @@ from billfold.services.context import Tx
 from billfold.services.ledger import ensure_open, post_entries
 from billfold.services.parties import Buyer, Seller, load_buyers, load_seller, party_to_json
 from billfold.services.tax_rates import load_engine
-from billfold.store.db import insert_rows
+from billfold.store.bulk import bulk_insert, bulk_update, insert_rows
 from billfold.store.tables import (
     accounts,
     customers,
@@ -105,9 +105,9 @@ def create_drafts(
         {**row, "invoice_id": iid} for iid, rows in zip(ids, tax_rows, strict=True) for row in rows
     ]
     if flat_lines:
-        tx.conn.execute(insert(invoice_lines), flat_lines)
+        bulk_insert(tx.conn, invoice_lines, flat_lines)
     if flat_taxes:
-        tx.conn.execute(insert(invoice_line_taxes), flat_taxes)
+        bulk_insert(tx.conn, invoice_line_taxes, flat_taxes)
     for iid, head in zip(ids, head_rows, strict=True):
         tx.audit(
             "create_draft",
@@ -509,7 +509,7 @@ def _issue_batch(tx: Tx, ids: list[int]) -> list[str]:
         seller = sellers[h.entity_id]
         updates.append(
             {
-                "key": iid,
+                "id": iid,
                 "status": "issued",
                 "number": numbers[iid],
                 "issued_at": tx.now,
@@ -520,19 +520,7 @@ def _issue_batch(tx: Tx, ids: list[int]) -> list[str]:
                 "buyer_json": party_json[("buyer", h.customer_id)],
             }
         )
-    stmt = (
-        update(invoices)
-        .where(invoices.c.id == bindparam("key"))
-        .values(
-            status=bindparam("status"),
-            number=bindparam("number"),
-            issued_at=bindparam("issued_at"),
-            entry_id=bindparam("entry_id"),
-            seller_json=bindparam("seller_json"),
-            buyer_json=bindparam("buyer_json"),
-        )
-    )
-    tx.conn.execute(stmt, updates)
+    bulk_update(tx.conn, invoices, "id", updates)
     for iid in ordered:
         h = heads[iid]
         tx.audit(

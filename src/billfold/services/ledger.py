@@ -30,7 +30,7 @@ from billfold.formats.customers_csv import decode_text
 from billfold.money import Money
 from billfold.services import lookups
 from billfold.services.context import Tx
-from billfold.store.db import insert_rows
+from billfold.store.bulk import bulk_insert, insert_rows
 from billfold.store.tables import (
     accounting_periods,
     accounts,
@@ -320,7 +320,7 @@ def post_entries(tx: Tx, drafts: Sequence[EntryDraft], *, audit: bool = True) ->
                     "memo": ln.memo,
                 }
             )
-    tx.conn.execute(insert(postings), posting_rows)
+    bulk_insert(tx.conn, postings, posting_rows)
     if audit:
         for entry_id, d in zip(ids, drafts, strict=True):
             tx.audit("post", "journal_entry", entry_id, after=_entry_summary(d))

@@ -24,7 +24,7 @@ from billfold.services.context import Tx
 from billfold.services.customers import file_fingerprint, previous_import, record_import
 from billfold.services.ledger import post_entries
 from billfold.services.parties import load_buyers, load_seller, party_to_json
-from billfold.store.db import insert_rows
+from billfold.store.bulk import insert_rows
 from billfold.store.tables import customers, invoice_lines, invoices
 
 COLUMNS = (

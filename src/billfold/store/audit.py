@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from billfold.store.bulk import bulk_insert
 from billfold.store.tables import audit_head, audit_log
 
 GENESIS = "0" * 64
@@ -92,7 +93,7 @@ def append_events(conn: Connection, at: str, events: list[AuditEvent]) -> None:
         }
         row["hash"] = last_hash = row_hash(last_hash, row)
         rows.append(row)
-    conn.execute(audit_log.insert(), rows)
+    bulk_insert(conn, audit_log, rows)
     conn.execute(
         update(audit_head).where(audit_head.c.id == 1).values(last_id=last_id, last_hash=last_hash)
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import NullPool
@@ -78,31 +78,3 @@ def make_engine(url: str, *, check: bool = True) -> Engine:
             raise DatabaseUnavailable(f"cannot reach database {safe_url(url)}: {reason}") from None
     return engine
 
-
-def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:
-    """Primary keys for ``count`` new rows, so bulk inserts need no RETURNING round trip per row.
-
-    PostgreSQL: taken from the table's sequence in one statement. SQLite: the unit of work holds
-    the database's write lock from its first statement (``BEGIN IMMEDIATE``), so the ids after
-    the current maximum stay free until it commits.
-    """
-    if count <= 0:
-        return []
-    if conn.dialect.name == "postgresql":
-        seq = f"{table.name}_id_seq"
-        ids = (
-            conn.execute(text(f"SELECT nextval('{seq}') FROM generate_series(1, :n)"), {"n": count})
-            .scalars()
-            .all()
-        )
-        return sorted(int(i) for i in ids)
-    start = int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
-    return list(range(start + 1, start + count + 1))
-
-
-def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
-    """Bulk-insert ``rows`` (one executemany) and return their new ids, in order."""
-    ids = reserve_ids(conn, table, len(rows))
-    if rows:
-        conn.execute(table.insert(), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
-    return ids
