@@ -47,6 +47,7 @@ class Currency:
 
     code: str
     exponent: int
+    quantum: Decimal  # the minor unit: Decimal("0.01") for EUR
 
     @staticmethod
     @cache
@@ -54,11 +55,8 @@ class Currency:
         normalized = code.strip().upper() if isinstance(code, str) else code
         if not isinstance(normalized, str) or normalized not in _known_currencies():
             raise CurrencyError(f"unknown currency code {code!r} (expected ISO 4217, e.g. EUR)")
-        return Currency(normalized, int(get_currency_precision(normalized)))
-
-    @property
-    def quantum(self) -> Decimal:
-        return Decimal(1).scaleb(-self.exponent)
+        exponent = int(get_currency_precision(normalized))
+        return Currency(normalized, exponent, Decimal(1).scaleb(-exponent))
 
 
 def to_decimal(value: object, what: str = "amount") -> Decimal:
@@ -111,7 +109,8 @@ class Money:
     @classmethod
     def from_minor(cls, minor: int, currency: str) -> Money:
         cur = Currency.of(currency)
-        return cls(Decimal(int(minor)).scaleb(-cur.exponent).quantize(cur.quantum), cur.code)
+        # scaleb gives exactly the currency's exponent: 12345 -> 123.45, 100 -> 1.00
+        return cls(Decimal(int(minor)).scaleb(-cur.exponent), cur.code)
 
     @classmethod
     def zero(cls, currency: str) -> Money:
