@@ -216,7 +216,30 @@ def tour(out: Path, data: Path) -> None:
     )
     run("invoices", "validate", str(docs / "INV-2026-000002.xml"))
 
-    console.print(Rule("8. Invoice register, trial balance, the AR sub-ledger reconciled"))
+    console.print(Rule("8. Bank files in: cash applied automatically, and why"))
+    run(
+        "entities",
+        "add-bank-account",
+        "ACME-DE",
+        "--iban",
+        "GB33 BUKB 2020 1555 5555 55",
+        "--bic",
+        "BUKBGB22",
+        "--currency",
+        "GBP",
+    )
+    run("cash", "import", str(data / "bank-statement-2026-11-20.camt053.xml"))
+    run("cash", "import", str(data / "bank-statement-2026-11-20.camt053.xml"))  # recognised
+    run("cash", "import", str(data / "harbour-gbp-2026-11-20.sta"))
+    run("cash", "applications")
+    run("cash", "suggestions")
+    run("cash", "apply", "4", "--accept")
+    run("cash", "unapplied")
+    applications = out / "cash-applications.csv"
+    run("cash", "applications", "--format", "csv", "--out", str(applications))
+    run("invoices", "list", "--entity", "ACME-DE", "--from", "2026-09-01")
+
+    console.print(Rule("9. Invoice register, trial balance, the AR sub-ledger reconciled"))
     run("reports", "invoice-register", "--from", "2026-11-01", "--to", "2026-11-30")
     register = out / "invoice-register-2026-11.xlsx"
     run(
@@ -234,7 +257,7 @@ def tour(out: Path, data: Path) -> None:
     run("ledger", "trial-balance", "--as-of", "2026-11-30")
     run("ledger", "ar", "--as-of", "2026-11-30")
 
-    console.print(Rule("9. The audit log is hash-chained"))
+    console.print(Rule("10. The audit log is hash-chained"))
     run("audit", "verify")
 
     console.print(Rule("Outputs"))
@@ -242,6 +265,7 @@ def tour(out: Path, data: Path) -> None:
     console.print(f"Rejected sample file: {bad}")
     console.print(f"Invoices and credit notes (PDF, UBL, CII, Factur-X): {docs}")
     console.print(f"Invoice register: {register}")
+    console.print(f"Cash applications: {applications}")
 
 
 def main() -> None:

@@ -710,8 +710,11 @@ def build_entry(
         if minor == 0:
             continue
         amount = Money.from_minor(-sign * minor, cur)
-        functional = (amount if cur == fcur  # the common case: no conversion
-                      else Money.rounded(amount.amount * rate, fcur, mode))
+        functional = (
+            amount
+            if cur == fcur  # the common case: no conversion
+            else Money.rounded(amount.amount * rate, fcur, mode)
+        )
         functional_sum += functional.minor
         posting_lines.append(PostingLine(account, amount, functional))
     total = sum(credits.values())

@@ -23,12 +23,18 @@ def _processors(conn: Connection, table: Table, columns: Sequence[str]) -> list[
     return [table.c[c].type.bind_processor(conn.dialect) for c in columns]
 
 
-def _tuples(rows: Sequence[dict[str, Any]], columns: Sequence[str],
-            processors: Sequence[Processor]) -> list[tuple[Any, ...]]:
+def _tuples(
+    rows: Sequence[dict[str, Any]], columns: Sequence[str], processors: Sequence[Processor]
+) -> list[tuple[Any, ...]]:
     if not any(processors):
         return [tuple(r[c] for c in columns) for r in rows]
-    return [tuple(p(r[c]) if p is not None and r[c] is not None else r[c]
-                  for c, p in zip(columns, processors, strict=True)) for r in rows]
+    return [
+        tuple(
+            p(r[c]) if p is not None and r[c] is not None else r[c]
+            for c, p in zip(columns, processors, strict=True)
+        )
+        for r in rows
+    ]
 
 
 def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -62,8 +68,12 @@ def bulk_update(conn: Connection, table: Table, key: str, rows: Sequence[dict[st
     if conn.dialect.name == "postgresql":
         names = ", ".join([key, *columns])
         tmp = f"tmp_{table.name}_{abs(hash(names)) % 10**8}"
-        conn.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} ON COMMIT DROP AS "
-                          f"SELECT {names} FROM {table.name} WITH NO DATA"))
+        conn.execute(
+            text(
+                f"CREATE TEMP TABLE IF NOT EXISTS {tmp} ON COMMIT DROP AS "
+                f"SELECT {names} FROM {table.name} WITH NO DATA"
+            )
+        )
         conn.execute(text(f"TRUNCATE {tmp}"))
         values = _tuples(rows, [key, *columns], [None] * (len(columns) + 1))
         dbapi = conn.connection.driver_connection
@@ -72,8 +82,9 @@ def bulk_update(conn: Connection, table: Table, key: str, rows: Sequence[dict[st
             for row in values:
                 copy.write_row(row)
         sets = ", ".join(f"{c} = s.{c}" for c in columns)
-        conn.execute(text(f"UPDATE {table.name} AS t SET {sets} FROM {tmp} AS s "
-                          f"WHERE t.{key} = s.{key}"))
+        conn.execute(
+            text(f"UPDATE {table.name} AS t SET {sets} FROM {tmp} AS s WHERE t.{key} = s.{key}")
+        )
         return
     ordered = [*columns, key]
     values = _tuples(rows, ordered, _processors(conn, table, ordered))
@@ -98,8 +109,11 @@ def next_ids(conn: Connection, table: Table, count: int) -> list[int]:
         return []
     if conn.dialect.name == "postgresql":
         seq = f"{table.name}_id_seq"
-        ids = conn.execute(text(f"SELECT nextval('{seq}') FROM generate_series(1, :n)"),
-                           {"n": count}).scalars().all()
+        ids = (
+            conn.execute(text(f"SELECT nextval('{seq}') FROM generate_series(1, :n)"), {"n": count})
+            .scalars()
+            .all()
+        )
         return sorted(int(i) for i in ids)
     start = int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
     return list(range(start + 1, start + count + 1))

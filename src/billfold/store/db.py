@@ -77,4 +77,3 @@ def make_engine(url: str, *, check: bool = True) -> Engine:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise DatabaseUnavailable(f"cannot reach database {safe_url(url)}: {reason}") from None
     return engine
-
