@@ -108,20 +108,11 @@ def cash_applications(
         else:
             out.print(data.decode(), end="", markup=False)
         return
-    table = Table(
-        "app",
-        "receipt",
-        "bank ref",
-        "value date",
-        "payer",
-        "customer",
-        "invoice",
-        "kind",
-        "amount",
-        "mode",
-        "conf",
-        "reason",
-    )
+    table = Table("app", "receipt")
+    for name in ("bank ref", "value date", "payer", "customer", "invoice", "kind", "amount"):
+        table.add_column(name, no_wrap=name != "payer")
+    for name in ("mode", "conf", "reason"):
+        table.add_column(name)
     for r in rows:
         table.add_row(
             str(r.application or ""),
