@@ -116,6 +116,8 @@ customers = Table(
     Column("language", String(8), nullable=False, server_default="en"),
     Column("on_hold", Boolean, nullable=False, server_default="0"),
     Column("einvoice_address", String(120)),  # Peppol participant "scheme:id" (migration 0002)
+    Column("dunning_policy", String(32)),  # policy code; none = the default (migration 0004)
+    Column("in_collections", Boolean, nullable=False, server_default="0"),
     Column("fingerprint", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
@@ -592,4 +594,179 @@ remittance_advices = Table(
     Column("lines", Text, nullable=False),  # JSON remittance lines
     Column("receipt_id", Id, ForeignKey("receipts.id")),
     Index("ix_remittance_advices_reference", "reference"),
+)
+
+# --- receivables: dunning, collections, disputes, write-offs (migration 0004) ----------------
+
+dunning_policies = Table(
+    "dunning_policies",
+    metadata,
+    _id(),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("is_default", Boolean, nullable=False, server_default="0"),
+)
+
+dunning_levels = Table(
+    "dunning_levels",
+    metadata,
+    _id(),
+    Column("policy_id", Id, ForeignKey("dunning_policies.id"), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("days", Integer, nullable=False),  # days past due (negative: before the due date)
+    Column("name", String(100), nullable=False),
+    Column("template_key", String(40), nullable=False),
+    Column("credit_hold", Boolean, nullable=False, server_default="0"),
+    UniqueConstraint("policy_id", "level"),
+)
+
+dunning_templates = Table(
+    "dunning_templates",
+    metadata,
+    _id(),
+    Column("template_key", String(40), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    UniqueConstraint("template_key", "language"),
+)
+
+dunning_runs = Table(
+    "dunning_runs",
+    metadata,
+    _id(),
+    Column("run_date", Date, nullable=False),
+    Column("dry_run", Boolean, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("contacted", Integer, nullable=False, server_default="0"),
+    Column("failed", Integer, nullable=False, server_default="0"),
+    Column("actor", String(100), nullable=False),
+)
+
+dunning_notices = Table(
+    "dunning_notices",
+    metadata,
+    _id(),
+    Column("run_id", Id, ForeignKey("dunning_runs.id"), nullable=False, index=True),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("level", Integer, nullable=False),
+    Column("status", String(10), nullable=False),  # sent, failed
+    Column("to_address", String(254)),
+    Column("subject", String(300)),
+    Column("message_id", String(200)),
+    Column("error", String(400)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per open item and level that was actually sent: the dunning state is these facts
+# plus the ledger; a level is never sent twice for an item.
+dunning_items = Table(
+    "dunning_items",
+    metadata,
+    _id(),
+    Column("notice_id", Id, ForeignKey("dunning_notices.id"), nullable=False),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False),
+    Column("item_ref", String(80), nullable=False),
+    Column("level", Integer, nullable=False),
+    UniqueConstraint("customer_id", "item_ref", "level"),
+)
+
+collection_notes = Table(
+    "collection_notes",
+    metadata,
+    _id(),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("item_ref", String(80)),
+    Column("note", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+)
+
+promises = Table(
+    "promises",
+    metadata,
+    _id(),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("item_ref", String(80)),
+    Column("currency", String(3), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("promised_date", Date, nullable=False),
+    Column("baseline_minor", BigInteger, nullable=False),  # what was open when promised
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+)
+
+payment_plans = Table(
+    "payment_plans",
+    metadata,
+    _id(),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("currency", String(3), nullable=False),
+    Column("total_minor", BigInteger, nullable=False),
+    Column("items", Text, nullable=False),  # JSON list of item refs
+    Column("status", String(10), nullable=False),  # active, completed, cancelled
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+)
+
+plan_installments = Table(
+    "plan_installments",
+    metadata,
+    _id(),
+    Column("plan_id", Id, ForeignKey("payment_plans.id"), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    UniqueConstraint("plan_id", "seq"),
+)
+
+disputes = Table(
+    "disputes",
+    metadata,
+    _id(),
+    Column("entity_id", Id, ForeignKey("legal_entities.id"), nullable=False),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("invoice_id", Id, ForeignKey("invoices.id"), nullable=False, index=True),
+    Column("line_no", Integer),
+    Column("reason_code", String(40), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("owner_team", String(40), nullable=False),
+    Column("status", String(12), nullable=False),  # open, in_review, resolved, rejected
+    Column("root_cause", String(200)),
+    Column("resolution", String(20)),  # credit_memo, rebill, rejected
+    Column("resolution_ref", String(80)),
+    Column("opened_on", Date, nullable=False),
+    Column("closed_on", Date),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+    CheckConstraint("amount_minor > 0", name="dispute_positive"),
+)
+
+dispute_notes = Table(
+    "dispute_notes",
+    metadata,
+    _id(),
+    Column("dispute_id", Id, ForeignKey("disputes.id"), nullable=False, index=True),
+    Column("note", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+)
+
+write_offs = Table(
+    "write_offs",
+    metadata,
+    _id(),
+    Column("entity_id", Id, ForeignKey("legal_entities.id"), nullable=False),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("item_ref", String(80), nullable=False),
+    Column("kind", String(10), nullable=False),  # write_off, recovery
+    Column("currency", String(3), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("reason", String(400), nullable=False),
+    Column("entry_id", Id, ForeignKey("journal_entries.id"), nullable=False),
+    Column("written_on", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
 )
