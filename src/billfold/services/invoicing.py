@@ -591,13 +591,13 @@ def _load_lines(
     ):
         lines[r.invoice_id].append(r)
     t = invoice_line_taxes.c
-    for r in conn.execute(
+    for tr in conn.execute(
         select(t.invoice_id, t.jurisdiction, t.rate, func.sum(t.tax_minor).label("tax_minor"))
         .where(t.invoice_id.in_(ids))
         .group_by(t.invoice_id, t.jurisdiction, t.rate)
         .order_by(t.invoice_id, t.jurisdiction, t.rate)
     ):
-        taxes[r.invoice_id].append(r)
+        taxes[tr.invoice_id].append(tr)
     return lines, taxes
 
 
