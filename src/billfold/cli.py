@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from billfold.commands.cash import cash_app
+from billfold.commands.collections import collections_app, disputes_app
 from billfold.commands.common import (
     State,
     database_url,
@@ -60,6 +61,8 @@ for sub, name in (
 for sub, name in INVOICING_APPS:
     app.add_typer(sub, name=name)
 app.add_typer(cash_app, name="cash")
+app.add_typer(collections_app, name="collections")
+app.add_typer(disputes_app, name="disputes")
 
 _app = open_app
 _url = database_url
