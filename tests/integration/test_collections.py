@@ -37,7 +37,7 @@ def status(bf: Billfold, number: str) -> str:
 
 
 def test_dispute_resolved_by_credit_memo(world: tuple) -> None:  # type: ignore[type-arg]
-    bf, (inv1, inv2, _) = world
+    bf, (_, inv2, _) = world
     with bf.transaction() as tx:
         did = svc.open_dispute(
             tx,
@@ -65,7 +65,7 @@ def test_dispute_resolved_by_credit_memo(world: tuple) -> None:  # type: ignore[
 
 
 def test_dispute_rebill_and_rejection_and_paid_invoice(world: tuple) -> None:  # type: ignore[type-arg]
-    bf, (inv1, inv2, inv3) = world
+    bf, (inv1, _, inv3) = world
     with bf.transaction() as tx:
         a = svc.open_dispute(tx, "ACME-DE", inv1, "pricing", "sales")
         b = svc.open_dispute(tx, "ACME-DE", inv3, "not_received", "customer_success")
@@ -98,7 +98,7 @@ def test_promises_kept_and_broken(world: tuple) -> None:  # type: ignore[type-ar
 
 
 def test_payment_plan_installments(world: tuple) -> None:  # type: ignore[type-arg]
-    bf, (inv1, inv2, _) = world
+    bf, (inv1, _, _) = world
     with bf.transaction() as tx:
         plan = svc.create_plan(tx, "DE1", 3, date(2026, 12, 15))
     with bf.reading() as conn:
