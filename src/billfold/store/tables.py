@@ -446,6 +446,7 @@ invoice_lines = Table(
     Column("period_end", Date),
     Column("note", String(400)),
     Column("credits_line_id", Id, ForeignKey("invoice_lines.id")),
+    Column("deferred", Boolean, nullable=False, server_default="0"),  # (migration 0005)
     UniqueConstraint("invoice_id", "line_no"),
 )
 
@@ -769,4 +770,157 @@ write_offs = Table(
     Column("written_on", Date, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("actor", String(100), nullable=False),
+)
+
+# --- billing engine (migration 0005) ---------------------------------------------------------
+
+contracts = Table(
+    "contracts",
+    metadata,
+    _id(),
+    Column("number", String(60), nullable=False, unique=True),
+    Column("entity_id", Id, ForeignKey("legal_entities.id"), nullable=False),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("bill_to_id", Id, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("currency", String(3), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date),
+    Column("status", String(10), nullable=False),  # active, ended
+    Column("spec", Text, nullable=False),  # the contract and its charges as imported (JSON)
+    Column("fingerprint", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+contract_changes = Table(
+    "contract_changes",
+    metadata,
+    _id(),
+    Column("contract_id", Id, ForeignKey("contracts.id"), nullable=False, index=True),
+    Column("charge_id", String(60), nullable=False),
+    Column("effective", Date, nullable=False),
+    Column("quantity", String(40)),
+    Column("unit_price", String(40)),
+    Column("cancel", Boolean, nullable=False, server_default="0"),
+    Column("reason", String(400)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+)
+
+milestone_completions = Table(
+    "milestone_completions",
+    metadata,
+    _id(),
+    Column("contract_id", Id, ForeignKey("contracts.id"), nullable=False),
+    Column("charge_id", String(60), nullable=False),
+    Column("completed_on", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+    UniqueConstraint("contract_id", "charge_id"),
+)
+
+usage_records = Table(
+    "usage_records",
+    metadata,
+    _id(),
+    Column("event_id", String(120), nullable=False, unique=True),
+    Column("contract_id", Id, ForeignKey("contracts.id"), nullable=False),
+    Column("meter", String(60), nullable=False),
+    Column("quantity", String(40), nullable=False),
+    Column("usage_date", Date, nullable=False),
+    Column("source_file", String(400), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_usage_records_meter", "contract_id", "meter", "usage_date"),
+)
+
+timesheet_entries = Table(
+    "timesheet_entries",
+    metadata,
+    _id(),
+    Column("entry_id", String(120), nullable=False, unique=True),
+    Column("contract_id", Id, ForeignKey("contracts.id"), nullable=False, index=True),
+    Column("charge_id", String(60), nullable=False),
+    Column("person", String(120), nullable=False),
+    Column("role", String(60), nullable=False),
+    Column("work_date", Date, nullable=False),
+    Column("hours", String(20), nullable=False),
+    Column("approved_by", String(120), nullable=False),
+    Column("source_file", String(400), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+shipments = Table(
+    "shipments",
+    metadata,
+    _id(),
+    Column("shipment_id", String(120), nullable=False, unique=True),
+    Column("contract_id", Id, ForeignKey("contracts.id"), nullable=False, index=True),
+    Column("charge_id", String(60), nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("quantity", String(40), nullable=False),
+    Column("ship_date", Date, nullable=False),
+    Column("source_file", String(400), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+source_exceptions = Table(
+    "source_exceptions",
+    metadata,
+    _id(),
+    Column("kind", String(12), nullable=False),  # usage, timesheet, shipment
+    Column("source_file", String(400), nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("record", Text, nullable=False),  # the row as read (JSON)
+    Column("reason", String(400), nullable=False),
+    Column("status", String(10), nullable=False),  # open, fixed, released, rejected
+    Column("resolution", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("resolved_by", String(100)),
+    Index("ix_source_exceptions_status", "status", "kind"),
+)
+
+billing_runs = Table(
+    "billing_runs",
+    metadata,
+    _id(),
+    Column("run_date", Date, nullable=False),
+    Column("entity_id", Id, ForeignKey("legal_entities.id")),
+    Column("status", String(10), nullable=False),  # running, completed
+    Column("contracts", Integer, nullable=False, server_default="0"),
+    Column("drafts", Integer, nullable=False, server_default="0"),
+    Column("lines", Integer, nullable=False, server_default="0"),
+    Column("holds", Text),  # JSON: contracts held (PO exceeded) and why
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("actor", String(100), nullable=False),
+)
+
+# Exactly once: a charge key (contract charge and service period, a usage record, a timesheet
+# entry, a milestone) is billed at most once -- the database refuses a second row.
+billed_charges = Table(
+    "billed_charges",
+    metadata,
+    Column("charge_key", String(200), primary_key=True),
+    Column("contract_id", Id, ForeignKey("contracts.id"), nullable=False, index=True),
+    Column("run_id", Id, ForeignKey("billing_runs.id"), nullable=False),
+    Column("invoice_id", Id, ForeignKey("invoices.id"), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+)
+
+revenue_schedules = Table(
+    "revenue_schedules",
+    metadata,
+    _id(),
+    Column("entity_id", Id, ForeignKey("legal_entities.id"), nullable=False),
+    Column("invoice_id", Id, ForeignKey("invoices.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("revenue_account", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("functional_minor", BigInteger, nullable=False),
+    Column("entry_id", Id, ForeignKey("journal_entries.id")),
+    UniqueConstraint("invoice_id", "line_no", "period"),
+    Index("ix_revenue_schedules_period", "period", "entity_id"),
 )

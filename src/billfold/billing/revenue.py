@@ -1,0 +1,42 @@
+"""Revenue recognition for lines billed in advance.
+
+A line billed in advance is posted to deferred revenue when it is invoiced and recognised
+month by month over its service period, in proportion to the days of service in each calendar
+month. The monthly parts are whole minor units split with the largest-remainder method, so they
+always add up exactly to the line's amount (credits, being negative, split the same way).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from billfold.billing.errors import BillingError
+from billfold.billing.schedule import ONE_DAY, add_months
+from billfold.money import Money, allocate
+
+
+def month_days(service_start: date, service_end: date) -> list[tuple[str, int]]:
+    """Days of ``service_start..service_end`` (inclusive) per calendar month, as
+    ``("YYYY-MM", days)`` in date order."""
+    if service_end < service_start:
+        raise BillingError(f"service period ends {service_end} before it starts {service_start}")
+    result = []
+    day = service_start
+    while day <= service_end:
+        next_month = add_months(day.replace(day=1), 1)
+        last = min(next_month - ONE_DAY, service_end)
+        result.append((f"{day.year:04d}-{day.month:02d}", (last - day).days + 1))
+        day = next_month
+    return result
+
+
+def recognition_schedule(
+    amount: Money, service_start: date, service_end: date
+) -> list[tuple[str, Money]]:
+    """``amount`` spread over the calendar months of the service period by days of service.
+
+    Returns ``[("YYYY-MM", part), ...]`` in date order; the parts sum exactly to ``amount``.
+    """
+    months = month_days(service_start, service_end)
+    parts = allocate(amount, [days for _, days in months])
+    return [(month, part) for (month, _), part in zip(months, parts, strict=True)]
