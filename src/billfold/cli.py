@@ -14,6 +14,7 @@ import click
 import typer
 from rich.table import Table
 
+from billfold.commands.billing import bill_app, contracts_app, revenue_app
 from billfold.commands.cash import cash_app
 from billfold.commands.collections import collections_app, disputes_app
 from billfold.commands.common import (
@@ -62,6 +63,9 @@ for sub, name in INVOICING_APPS:
     app.add_typer(sub, name=name)
 app.add_typer(cash_app, name="cash")
 app.add_typer(collections_app, name="collections")
+app.add_typer(contracts_app, name="contracts")
+app.add_typer(bill_app, name="bill")
+app.add_typer(revenue_app, name="revenue")
 app.add_typer(disputes_app, name="disputes")
 
 _app = open_app

@@ -145,9 +145,8 @@ def aging_cmd(
     edges = parse_buckets(buckets)
     today = _today()
     with open_app().reading() as conn:
-        report = aging_as_of(
-            conn, day, by=by, basis=basis, buckets=edges, entity=entity, today=today
-        )
+        code = entity.upper() if entity else None
+        report = aging_as_of(conn, day, by=by, basis=basis, buckets=edges, entity=code, today=today)
     columns = [by, "name", "entity", "currency", *report.labels, "total"]
     columns += ["functional_currency", "functional_total", "items"]
     rows: list[list[object]] = [
@@ -216,27 +215,14 @@ def aging_cmd(
 
 # --- KPIs ------------------------------------------------------------------------------------
 
+# fmt: off
 KPI_COLUMNS = (
-    "entity",
-    "currency",
-    "period_start",
-    "period_end",
-    "days",
-    "opening_ar",
-    "closing_ar",
-    "current_ar",
-    "credit_sales",
-    "dso_standard",
-    "dso_countback",
-    "best_possible_dso",
-    "average_days_delinquent",
-    "cei_percent",
-    "invoices_issued",
-    "invoices_disputed",
-    "dispute_rate_percent",
-    "invoices_accurate",
-    "accuracy_rate_percent",
+    "entity", "currency", "period_start", "period_end", "days", "opening_ar", "closing_ar",
+    "current_ar", "credit_sales", "dso_standard", "dso_countback", "best_possible_dso",
+    "average_days_delinquent", "cei_percent", "invoices_issued", "invoices_disputed",
+    "dispute_rate_percent", "invoices_accurate", "accuracy_rate_percent",
 )
+# fmt: on
 
 
 def _kpi_values(s: kpis.KpiSummary) -> list[object]:
@@ -316,22 +302,13 @@ def kpis_cmd(
 
 # --- rollforward -----------------------------------------------------------------------------
 
+# the rollforward's own field names; closing is the GL's, computed_closing the identity's
+# fmt: off
 ROLLFORWARD_COLUMNS = (
-    "entity",
-    "currency",
-    "from",
-    "to",
-    "opening",
-    "invoiced",
-    "collected",
-    "credited",
-    "written_off",
-    "other",
-    "closing",
-    "gl_closing",
-    "difference",
-    "recovered",
+    "entity", "currency", "start", "end", "opening", "invoiced", "collected", "credited",
+    "written_off", "other", "computed_closing", "closing", "difference", "recovered",
 )
+# fmt: on
 
 
 @ar_reports_app.command("rollforward")
@@ -374,25 +351,7 @@ def rollforward_cmd(
                 table.add_row(label, f"{value:,}", style=style)
             out.print(table)
     else:
-        rows: list[list[object]] = [
-            [
-                rf.entity,
-                rf.currency,
-                rf.start,
-                rf.end,
-                rf.opening,
-                rf.invoiced,
-                rf.collected,
-                rf.credited,
-                rf.written_off,
-                rf.other,
-                rf.computed_closing,
-                rf.closing,
-                rf.difference,
-                rf.recovered,
-            ]
-            for rf in found
-        ]
+        rows = [[getattr(rf, c) for c in ROLLFORWARD_COLUMNS] for rf in found]
         sheet = Sheet(f"AR rollforward {start} to {end}", ROLLFORWARD_COLUMNS, rows)
         _write(fmt, [sheet], out_path, f"rollforward-{start}-{end}")
     if chart:
@@ -407,18 +366,12 @@ def rollforward_cmd(
 
 # --- DSO trend -------------------------------------------------------------------------------
 
-TREND_COLUMNS = (
-    "entity",
-    "currency",
-    "period",
-    "closing_ar",
-    "current_ar",
-    "credit_sales",
-    "dso_standard",
-    "dso_countback",
-    "best_possible_dso",
-    "average_days_delinquent",
+# fmt: off
+TREND_FIELDS = (
+    "period", "closing_ar", "current_ar", "credit_sales", "dso_standard", "dso_countback",
+    "best_possible_dso", "average_days_delinquent",
 )
+# fmt: on
 
 
 @ar_reports_app.command("dso-trend")
@@ -441,23 +394,11 @@ def dso_trend_cmd(
     with open_app().reading() as conn:
         ents = kpis.report_entities(conn, entity)
         trends = [(e, kpis.dso_trend(conn, e, months, last)) for e in ents]
-    rows: list[list[object]] = []
-    for e, points in trends:
-        for p in points:
-            rows.append(
-                [
-                    e.code,
-                    e.functional_currency,
-                    p.period,
-                    p.closing_ar,
-                    p.current_ar,
-                    p.credit_sales,
-                    p.dso_standard,
-                    p.dso_countback,
-                    p.best_possible_dso,
-                    p.average_days_delinquent,
-                ]
-            )
+    rows: list[list[object]] = [
+        [e.code, e.functional_currency, *(getattr(p, c) for c in TREND_FIELDS)]
+        for e, points in trends
+        for p in points
+    ]
     if fmt == "table":
         table = Table("entity", "month", title="DSO trend (days)")
         for name in ("closing AR", "credit sales", "DSO", "countback", "best possible", "ADD"):
@@ -476,7 +417,8 @@ def dso_trend_cmd(
                 )
         out.print(table)
     else:
-        _write(fmt, [Sheet("DSO trend", TREND_COLUMNS, rows)], out_path, f"dso-trend-{last:%Y-%m}")
+        sheet = Sheet("DSO trend", ("entity", "currency", *TREND_FIELDS), rows)
+        _write(fmt, [sheet], out_path, f"dso-trend-{last:%Y-%m}")
     if chart:
         for e, points in trends:
             target = _chart_path(chart, e.code, len(trends) > 1)

@@ -42,6 +42,7 @@ class LineInput:
     discount_percent: Decimal | None = None
     discount_amount: Decimal | None = None
     revenue_account: str = "4000"
+    deferred: bool = False  # billed in advance: revenue is deferred over the service period
     period_start: date | None = None
     period_end: date | None = None
     note: str | None = None

@@ -100,7 +100,7 @@ class _F:
                 raise InvalidInput(f"{self.where}: field '{key}' is missing")
             return None
         if isinstance(v, float | bool):
-            raise self.fail(key, "write numbers as strings, e.g. \"49.00\"")
+            raise self.fail(key, 'write numbers as strings, e.g. "49.00"')
         try:
             d = Decimal(str(v))
         except InvalidOperation:
@@ -135,23 +135,30 @@ def parse_contracts_json(data: bytes, filename: str) -> list[ContractSpec]:
     for n, item in enumerate(items, start=1):
         if not isinstance(item, dict):
             raise InvalidInput(f"{filename}: contract {n}: expected an object")
-        where = f"{filename}: contract {n}" + (f" ({item.get('number')})" if item.get(
-            "number") else "")
+        where = f"{filename}: contract {n}" + (
+            f" ({item.get('number')})" if item.get("number") else ""
+        )
         f = _F(item, where)
         spec = ContractSpec(
-            number=f.text("number", True) or "", entity=f.text("entity", True) or "",
+            number=f.text("number", True) or "",
+            entity=f.text("entity", True) or "",
             customer=f.text("customer", True) or "",
             bill_to=f.text("bill_to") or f.text("customer", True) or "",
-            currency=(f.text("currency", True) or "").upper(), start=f.day("start", True)
-            or date.min, end=f.day("end"), raw=item, where=where)
+            currency=(f.text("currency", True) or "").upper(),
+            start=f.day("start", True) or date.min,
+            end=f.day("end"),
+            raw=item,
+            where=where,
+        )
         # build the model once now, so every error is reported at import time
         to_model(spec, "0", Rounding.HALF_UP)
         specs.append(spec)
     return specs
 
 
-def to_model(spec: ContractSpec, contract_id: str, rounding: Rounding
-             ) -> tuple[Contract, list[Any], list[Milestone], list[ShipmentCharge]]:
+def to_model(
+    spec: ContractSpec, contract_id: str, rounding: Rounding
+) -> tuple[Contract, list[Any], list[Milestone], list[ShipmentCharge]]:
     """The billing model of a contract: the contract, its charges, milestones, shipments."""
     f = _F(spec.raw, spec.where)
     cur = spec.currency
@@ -159,14 +166,24 @@ def to_model(spec: ContractSpec, contract_id: str, rounding: Rounding
         po_amount = f.dec("po_amount")
         value = f.dec("value")
         contract = Contract(
-            id=contract_id, customer=spec.customer, entity=spec.entity, currency=cur,
-            start=spec.start, end=spec.end, number=spec.number, bill_to=spec.bill_to,
+            id=contract_id,
+            customer=spec.customer,
+            entity=spec.entity,
+            currency=cur,
+            start=spec.start,
+            end=spec.end,
+            number=spec.number,
+            bill_to=spec.bill_to,
             auto_renew=bool(spec.raw.get("auto_renew", False)),
             renewal_term_months=int(spec.raw.get("renewal_term_months", 12)),
-            uplift_percent=f.dec("uplift_percent"), po_number=f.text("po_number"),
+            uplift_percent=f.dec("uplift_percent"),
+            po_number=f.text("po_number"),
             po_amount=Money.of(po_amount, cur) if po_amount is not None else None,
-            payment_terms=f.text("payment_terms"), grouping_key=f.text("grouping_key"),
-            value=Money.of(value, cur) if value is not None else None, rounding=rounding)
+            payment_terms=f.text("payment_terms"),
+            grouping_key=f.text("grouping_key"),
+            value=Money.of(value, cur) if value is not None else None,
+            rounding=rounding,
+        )
     except BillfoldError as exc:
         raise InvalidInput(f"{spec.where}: {exc}") from None
     charges: list[Any] = []
@@ -201,50 +218,83 @@ def _charge(f: _F, kind: str, cid: str, cur: str) -> Any:
     desc = f.text("description") or sku
     if kind == "recurring":
         return RecurringCharge(
-            cid, sku, desc, f.dec("quantity") or Decimal(1), f.dec("unit_price", True)
-            or Decimal(0), Frequency(f.choice("frequency", tuple(x.value for x in Frequency),
-                                              "monthly")),
+            cid,
+            sku,
+            desc,
+            f.dec("quantity") or Decimal(1),
+            f.dec("unit_price", True) or Decimal(0),
+            Frequency(f.choice("frequency", tuple(x.value for x in Frequency), "monthly")),
             Timing(f.choice("timing", tuple(x.value for x in Timing), "advance")),
             Alignment(f.choice("alignment", tuple(x.value for x in Alignment), "calendar")),
-            f.day("start"), f.day("end"), f.day("anchor"), bool(f.obj.get("prorate", True)))
+            f.day("start"),
+            f.day("end"),
+            f.day("anchor"),
+            bool(f.obj.get("prorate", True)),
+        )
     if kind == "one_time":
         amount = f.dec("amount")
-        return OneTimeCharge(cid, sku, desc, f.day("bill_date", True) or date.min,
-                             Money.of(amount, cur) if amount is not None else None,
-                             f.dec("quantity") or Decimal(1), f.dec("unit_price"))
+        return OneTimeCharge(
+            cid,
+            sku,
+            desc,
+            f.day("bill_date", True) or date.min,
+            Money.of(amount, cur) if amount is not None else None,
+            f.dec("quantity") or Decimal(1),
+            f.dec("unit_price"),
+        )
     if kind == "milestone":
         amount = f.dec("amount")
-        return Milestone(cid, sku, desc, Money.of(amount, cur) if amount is not None else None,
-                         f.dec("percent"))
+        return Milestone(
+            cid, sku, desc, Money.of(amount, cur) if amount is not None else None, f.dec("percent")
+        )
     if kind == "usage":
         minimum = f.dec("minimum")
         return UsageCharge(
-            cid, sku, desc, f.text("meter", True) or "", _pricing(f), f.dec("included")
-            or Decimal(0), Money.of(minimum, cur) if minimum is not None else None,
+            cid,
+            sku,
+            desc,
+            f.text("meter", True) or "",
+            _pricing(f),
+            f.dec("included") or Decimal(0),
+            Money.of(minimum, cur) if minimum is not None else None,
             Frequency(f.choice("frequency", tuple(x.value for x in Frequency), "monthly")),
             Alignment(f.choice("alignment", tuple(x.value for x in Alignment), "calendar")),
-            f.day("start"), f.day("end"), f.day("anchor"), f.text("unit") or "C62")
+            f.day("start"),
+            f.day("end"),
+            f.day("anchor"),
+            f.text("unit") or "C62",
+        )
     if kind == "time_and_materials":
         card = f.obj.get("rate_card")
         if not isinstance(card, dict) or not card:
-            raise f.fail("rate_card", "expected {\"role\": \"rate\", ...}")
+            raise f.fail("rate_card", 'expected {"role": "rate", ...}')
         rates = {str(k): _F(card, f.where).dec(str(k), True) or Decimal(0) for k in card}
-        return TimeAndMaterials(cid, sku, desc, rates,
-                                Frequency(f.choice("frequency", tuple(x.value for x in Frequency),
-                                                   "monthly")),
-                                Alignment(f.choice("alignment",
-                                                   tuple(x.value for x in Alignment),
-                                                   "calendar")),
-                                f.day("start"), f.day("end"), f.day("anchor"))
-    return ShipmentCharge(cid, sku, desc, f.dec("unit_price", True) or Decimal(0),
-                          f.dec("ordered_quantity", True) or Decimal(0))
+        return TimeAndMaterials(
+            cid,
+            sku,
+            desc,
+            rates,
+            Frequency(f.choice("frequency", tuple(x.value for x in Frequency), "monthly")),
+            Alignment(f.choice("alignment", tuple(x.value for x in Alignment), "calendar")),
+            f.day("start"),
+            f.day("end"),
+            f.day("anchor"),
+        )
+    return ShipmentCharge(
+        cid,
+        sku,
+        desc,
+        f.dec("unit_price", True) or Decimal(0),
+        f.dec("ordered_quantity", True) or Decimal(0),
+    )
 
 
 def _pricing(f: _F) -> Pricing:
     raw = f.obj.get("pricing")
     if not isinstance(raw, dict):
-        raise f.fail("pricing", "expected {\"type\": \"per_unit\" | \"graduated\" | \"volume\" "
-                     "| \"package\", ...}")
+        raise f.fail(
+            "pricing", 'expected {"type": "per_unit" | "graduated" | "volume" | "package", ...}'
+        )
     p = _F(raw, f"{f.where}, pricing")
     kind = p.choice("type", ("per_unit", "graduated", "volume", "package"), "per_unit")
     if kind == "per_unit":
@@ -253,8 +303,12 @@ def _pricing(f: _F) -> Pricing:
         return Package(p.dec("size", True) or Decimal(1), p.dec("price", True) or Decimal(0))
     tiers_raw = raw.get("tiers")
     if not isinstance(tiers_raw, list) or not tiers_raw:
-        raise p.fail("tiers", "expected a list of {\"up_to\": ..., \"unit_price\": ...}")
-    tiers = tuple(Tier(_F(t, f"{p.where}, tier {i}").dec("up_to"),
-                       _F(t, f"{p.where}, tier {i}").dec("unit_price", True) or Decimal(0))
-                  for i, t in enumerate(tiers_raw, start=1))
+        raise p.fail("tiers", 'expected a list of {"up_to": ..., "unit_price": ...}')
+    tiers = tuple(
+        Tier(
+            _F(t, f"{p.where}, tier {i}").dec("up_to"),
+            _F(t, f"{p.where}, tier {i}").dec("unit_price", True) or Decimal(0),
+        )
+        for i, t in enumerate(tiers_raw, start=1)
+    )
     return GraduatedTiers(tiers) if kind == "graduated" else VolumeTiers(tiers)

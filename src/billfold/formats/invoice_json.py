@@ -35,6 +35,7 @@ class LineRequest:
     period_end: date | None = None
     revenue_account: str | None = None
     note: str | None = None
+    deferred: bool = False  # set by the billing run for lines billed in advance
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,13 +56,7 @@ from billfold.reports.aging import _open_items
 from billfold.services import lookups
 from billfold.services.ledger import gl_control_balance
 from billfold.services.lookups import EntityRow
-from billfold.store.tables import (
-    cash_applications,
-    disputes,
-    invoices,
-    journal_entries,
-    postings,
-)
+from billfold.store.tables import cash_applications, disputes, invoices, journal_entries, postings
 
 SALES_DOCUMENTS = ("invoice", "debit_note")
 COUNTBACK_MONTHS = 24
@@ -116,8 +110,10 @@ def month_end(day: date) -> date:
     return date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
 
 
-def previous_month_start(day: date) -> date:
-    return (day.replace(day=1) - timedelta(days=1)).replace(day=1)
+def month_start(day: date, months_back: int = 0) -> date:
+    """The first day of the month ``months_back`` months before the month of ``day``."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months_back, 12)
+    return date(year, month + 1, 1)
 
 
 def report_entities(conn: Connection, entity: str | None) -> list[EntityRow]:
@@ -128,7 +124,7 @@ def report_entities(conn: Connection, entity: str | None) -> list[EntityRow]:
 
 
 def _entity(conn: Connection, entity: str | EntityRow) -> EntityRow:
-    return entity if isinstance(entity, EntityRow) else lookups.entity(conn, entity)
+    return entity if isinstance(entity, EntityRow) else lookups.entity(conn, entity.upper())
 
 
 def _money(minor: Any, currency: str) -> Decimal:
@@ -254,23 +250,21 @@ def collection_effectiveness(
 # --- DSO, best possible DSO, ADD, CEI ---------------------------------------------------------
 
 
+def _inputs(
+    conn: Connection, entity: str | EntityRow, start: date, end: date
+) -> tuple[EntityRow, Decimal, Decimal, int]:
+    """The entity, its closing AR, its credit sales and the days of the period."""
+    ent = _entity(conn, entity)
+    sales = credit_sales(conn, ent, start, end).amount
+    return ent, ar_balance(conn, ent, end).amount, sales, Period(start, end).days
+
+
 def dso_standard(
     conn: Connection, entity: str | EntityRow, start: date, end: date
 ) -> Decimal | None:
     """Closing AR / credit sales x days in the period (0.1 day)."""
-    ent = _entity(conn, entity)
-    period = Period(start, end)
-    return days_of_sales(
-        ar_balance(conn, ent, end).amount, credit_sales(conn, ent, start, end).amount, period.days
-    )
-
-
-def _countback_start(end: date) -> date:
-    """The first day of the oldest month the countback may reach from ``end``."""
-    first = end.replace(day=1)
-    for _ in range(COUNTBACK_MONTHS - 1):
-        first = previous_month_start(first)
-    return first
+    _, closing, sales, days = _inputs(conn, entity, start, end)
+    return days_of_sales(closing, sales, days)
 
 
 def _countback_series(
@@ -278,17 +272,16 @@ def _countback_series(
 ) -> list[tuple[Decimal, int]]:
     """(credit sales, days) per month from the month of ``end`` backwards; that month counts
     its days up to ``end``."""
-    months: list[tuple[Decimal, int]] = []
-    cursor = end.replace(day=1)
-    for n in range(COUNTBACK_MONTHS):
-        days = end.day if n == 0 else calendar.monthrange(cursor.year, cursor.month)[1]
-        months.append((sales.get((cursor.year, cursor.month), Decimal(0)), days))
-        cursor = previous_month_start(cursor)
-    return months
+    months = [month_start(end, n) for n in range(COUNTBACK_MONTHS)]
+    return [
+        (sales.get((m.year, m.month), Decimal(0)), end.day if n == 0 else month_end(m).day)
+        for n, m in enumerate(months)
+    ]
 
 
 def _countback_months(conn: Connection, ent: EntityRow, end: date) -> list[tuple[Decimal, int]]:
-    return _countback_series(monthly_credit_sales(conn, ent, _countback_start(end), end), end)
+    start = month_start(end, COUNTBACK_MONTHS - 1)
+    return _countback_series(monthly_credit_sales(conn, ent, start, end), end)
 
 
 def dso_countback(conn: Connection, entity: str | EntityRow, end: date) -> Decimal | None:
@@ -301,31 +294,22 @@ def best_possible_dso(
     conn: Connection, entity: str | EntityRow, start: date, end: date
 ) -> Decimal | None:
     """Current AR at the period end / credit sales x days (0.1 day)."""
-    ent = _entity(conn, entity)
-    return days_of_sales(
-        current_ar(conn, ent, end).amount,
-        credit_sales(conn, ent, start, end).amount,
-        Period(start, end).days,
-    )
+    ent, _, sales, days = _inputs(conn, entity, start, end)
+    return days_of_sales(current_ar(conn, ent, end).amount, sales, days)
 
 
 def add(conn: Connection, entity: str | EntityRow, start: date, end: date) -> Decimal | None:
     """Average days delinquent: DSO standard - best possible DSO (0.1 day)."""
-    ent = _entity(conn, entity)
-    return days_delinquent(
-        dso_standard(conn, ent, start, end), best_possible_dso(conn, ent, start, end)
-    )
+    ent, closing, sales, days = _inputs(conn, entity, start, end)
+    best = days_of_sales(current_ar(conn, ent, end).amount, sales, days)
+    return days_delinquent(days_of_sales(closing, sales, days), best)
 
 
 def cei(conn: Connection, entity: str | EntityRow, start: date, end: date) -> Decimal | None:
     """Collection effectiveness index in percent (0.1)."""
-    ent = _entity(conn, entity)
-    return collection_effectiveness(
-        ar_balance(conn, ent, start - timedelta(days=1)).amount,
-        credit_sales(conn, ent, start, end).amount,
-        ar_balance(conn, ent, end).amount,
-        current_ar(conn, ent, end).amount,
-    )
+    ent, closing, sales, _ = _inputs(conn, entity, start, end)
+    opening = ar_balance(conn, ent, start - timedelta(days=1)).amount
+    return collection_effectiveness(opening, sales, closing, current_ar(conn, ent, end).amount)
 
 
 # --- dispute and accuracy rates --------------------------------------------------------------
@@ -345,32 +329,29 @@ class Rate:
         return _percent(Decimal(self.count) / self.total * 100)
 
 
-def _issued_invoices(entity_id: int, start: date, end: date) -> Any:
-    return and_(
-        invoices.c.entity_id == entity_id,
-        invoices.c.doc_type == "invoice",
-        invoices.c.status == "issued",
-        invoices.c.origin != "import",
-        invoices.c.issue_date >= start,
-        invoices.c.issue_date <= end,
-    )
-
-
-def dispute_rate(conn: Connection, entity: str | EntityRow, start: date, end: date) -> Rate:
-    """Invoices issued in the period with at least one dispute, of all invoices issued."""
+def _rate(conn: Connection, entity: str | EntityRow, start: date, end: date, flag: Any) -> Rate:
+    """How many invoices of the period (issued, not voided, not imported) ``flag`` holds for."""
     ent = _entity(conn, entity)
-    disputed = exists().where(disputes.c.invoice_id == invoices.c.id)
     total, count = conn.execute(
-        select(func.count(), func.coalesce(func.sum(case((disputed, 1), else_=0)), 0)).where(
-            _issued_invoices(ent.id, start, end)
+        select(func.count(), func.coalesce(func.sum(case((flag, 1), else_=0)), 0)).where(
+            invoices.c.entity_id == ent.id,
+            invoices.c.doc_type == "invoice",
+            invoices.c.status == "issued",
+            invoices.c.origin != "import",
+            invoices.c.issue_date >= start,
+            invoices.c.issue_date <= end,
         )
     ).one()
     return Rate(int(count), int(total))
 
 
+def dispute_rate(conn: Connection, entity: str | EntityRow, start: date, end: date) -> Rate:
+    """Invoices issued in the period with at least one dispute, of all invoices issued."""
+    return _rate(conn, entity, start, end, exists().where(disputes.c.invoice_id == invoices.c.id))
+
+
 def accuracy_rate(conn: Connection, entity: str | EntityRow, start: date, end: date) -> Rate:
     """Invoices issued in the period never credited nor rebilled, of all invoices issued."""
-    ent = _entity(conn, entity)
     correction = invoices.alias("correction")
     corrected = exists().where(
         correction.c.corrects_id == invoices.c.id,
@@ -380,13 +361,7 @@ def accuracy_rate(conn: Connection, entity: str | EntityRow, start: date, end: d
     rebilled = exists().where(
         disputes.c.invoice_id == invoices.c.id, disputes.c.resolution == "rebill"
     )
-    total, count = conn.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((or_(corrected, rebilled), 0), else_=1)), 0),
-        ).where(_issued_invoices(ent.id, start, end))
-    ).one()
-    return Rate(int(count), int(total))
+    return _rate(conn, entity, start, end, ~or_(corrected, rebilled))
 
 
 # --- rollforward -----------------------------------------------------------------------------
@@ -420,14 +395,8 @@ class Rollforward:
 
     @property
     def computed_closing(self) -> Decimal:
-        return (
-            self.opening
-            + self.invoiced
-            - self.collected
-            - self.credited
-            - self.written_off
-            + self.other
-        )
+        """opening + invoiced - collected - credited - written off + other"""
+        return self.opening + sum((amount for _, amount in self.steps()), Decimal(0))
 
     @property
     def difference(self) -> Decimal:
@@ -532,11 +501,11 @@ def rollforward(conn: Connection, entity: str | EntityRow, start: date, end: dat
         return moves.get(name, 0) + apps.get(name, 0)
 
     return Rollforward(
-        entity=ent.code,
-        currency=cur,
-        start=start,
-        end=end,
-        opening=ar_balance(conn, ent, start - timedelta(days=1)).amount,
+        ent.code,
+        cur,
+        start,
+        end,
+        ar_balance(conn, ent, start - timedelta(days=1)).amount,
         invoiced=_money(part("invoiced"), cur),
         collected=_money(-part("collected"), cur),
         credited=_money(-part("credited"), cur),
@@ -587,22 +556,15 @@ def kpi_summary(conn: Connection, entity: str | EntityRow, period: Period) -> Kp
     dso = days_of_sales(closing, sales, period.days)
     best = days_of_sales(current, sales, period.days)
     return KpiSummary(
-        entity=ent.code,
-        currency=ent.functional_currency,
-        start=start,
-        end=end,
-        days=period.days,
-        opening_ar=opening,
-        closing_ar=closing,
-        current_ar=current,
-        credit_sales=sales,
-        dso_standard=dso,
-        dso_countback=countback_days(closing, _countback_months(conn, ent, end)),
-        best_possible_dso=best,
-        average_days_delinquent=days_delinquent(dso, best),
-        cei=collection_effectiveness(opening, sales, closing, current),
-        dispute_rate=dispute_rate(conn, ent, start, end),
-        accuracy_rate=accuracy_rate(conn, ent, start, end),
+        *(ent.code, ent.functional_currency, start, end, period.days),
+        *(opening, closing, current, sales),
+        dso,
+        countback_days(closing, _countback_months(conn, ent, end)),
+        best,
+        days_delinquent(dso, best),
+        collection_effectiveness(opening, sales, closing, current),
+        dispute_rate(conn, ent, start, end),
+        accuracy_rate(conn, ent, start, end),
     )
 
 
@@ -629,10 +591,8 @@ def dso_trend(conn: Connection, entity: str | EntityRow, months: int, last: date
     if not 1 <= months <= 60:
         raise InvalidInput(f"--months {months}: expected 1 to 60")
     ent = _entity(conn, entity)
-    first = last.replace(day=1)
-    for _ in range(months - 1):
-        first = previous_month_start(first)
-    sales = monthly_credit_sales(conn, ent, _countback_start(first), last)
+    first = month_start(last, months - 1)
+    sales = monthly_credit_sales(conn, ent, month_start(first, COUNTBACK_MONTHS - 1), last)
     points = []
     cursor = first
     while cursor <= last:
@@ -646,12 +606,7 @@ def dso_trend(conn: Connection, entity: str | EntityRow, months: int, last: date
         points.append(
             DsoPoint(
                 Period(cursor, end).label,
-                cursor,
-                end,
-                closing,
-                current,
-                month_sales,
-                dso,
+                *(cursor, end, closing, current, month_sales, dso),
                 countback_days(closing, _countback_series(sales, end)),
                 best,
                 days_delinquent(dso, best),

@@ -21,7 +21,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, distinct, exists, func, or_, select
+from sqlalchemy import Connection, and_, exists, func, or_, select
 
 from billfold.documents.statement import Statement, StatementLine, StatementSection
 from billfold.errors import InvalidInput, NotFound
@@ -141,9 +141,9 @@ def _entity_for(conn: Connection, cust: Any, ar_id: int, entity: str | None) -> 
         return lookups.entity(conn, entity.strip().upper())
     ids = sorted(
         conn.execute(
-            select(distinct(postings.c.entity_id)).where(
-                postings.c.account_id == ar_id, postings.c.customer_id == cust.id
-            )
+            select(postings.c.entity_id)
+            .where(postings.c.account_id == ar_id, postings.c.customer_id == cust.id)
+            .distinct()
         ).scalars()
     )
     if len(ids) == 1:

@@ -230,6 +230,7 @@ def _invoiced_lines(conn: Connection, invoice_id: int, currency: str) -> dict[in
                 revenue_account=ln.revenue_account,
                 period_start=ln.period_start,
                 period_end=ln.period_end,
+                deferred=bool(ln.deferred),
             ),
         )
     return result
@@ -270,6 +271,7 @@ def _insert_credit_lines(
                 "period_end": cl.input.period_end,
                 "note": f"Credit of invoice line {original}",
                 "credits_line_id": ids[original],
+                "deferred": cl.input.deferred,
             }
         )
         for seq, t in enumerate(cl.taxes, start=1):

@@ -26,7 +26,9 @@ database). A dry run plans and renders, sends nothing and writes nothing.
 from __future__ import annotations
 
 import json
+import queue
 import re
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -39,16 +41,18 @@ from typing import Any
 
 import jinja2
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from billfold.documents.i18n import Localizer
 from billfold.domain import dunning as rules
 from billfold.domain.dunning import Level, Notice, Policy
-from billfold.errors import Conflict, InvalidInput, NotFound
+from billfold.errors import Conflict, DatabaseUnavailable, InvalidInput, NotFound
 from billfold.money import Money
 from billfold.services import lookups
 from billfold.services.context import Billfold, Tx
 from billfold.services.mailer import MailRejected, MailSender, MailServerUnavailable, OutgoingMail
 from billfold.services.parties import Seller, load_seller
+from billfold.store.audit import append_events
 from billfold.store.tables import (
     customer_contacts,
     customers,
@@ -655,11 +659,24 @@ def _outcome(
     )
 
 
-def _record_sent(app: Billfold, run_id: int, r: _Rendered, message_id: str) -> bool:
+@contextmanager
+def _unit(app: Billfold, conn: Connection) -> Iterator[Tx]:
+    """One small unit of work on the run's own connection, audit rows included (what
+    ``app.transaction()`` does, without opening a connection per message: on SQLite that
+    costs more than the write itself)."""
+    with conn.begin():
+        tx = Tx(conn, app.actor, app.clock())
+        yield tx
+        append_events(conn, tx.now.isoformat(), tx.events)
+
+
+def _record_sent(
+    app: Billfold, conn: Connection, run_id: int, r: _Rendered, message_id: str
+) -> bool:
     """The notice, its items and (at a credit-hold level) the customer's flags, in one
     transaction; returns True when the customer was newly put on hold."""
     n = r.notice
-    with app.transaction() as tx:
+    with _unit(app, conn) as tx:
         notice_id = tx.conn.execute(
             insert(dunning_notices)
             .values(
@@ -726,9 +743,15 @@ def _record_sent(app: Billfold, run_id: int, r: _Rendered, message_id: str) -> b
 
 
 def _record_failed(
-    app: Billfold, run_id: int, notice: Notice, customer: _Customer, subject: str | None, error: str
+    app: Billfold,
+    conn: Connection,
+    run_id: int,
+    notice: Notice,
+    customer: _Customer,
+    subject: str | None,
+    error: str,
 ) -> None:
-    with app.transaction() as tx:
+    with _unit(app, conn) as tx:
         tx.conn.execute(
             insert(dunning_notices).values(
                 run_id=run_id,
@@ -747,6 +770,84 @@ def _record_failed(
             customer.number,
             after={"run": run_id, "level": notice.level.level, "error": error},
         )
+
+
+class _Recorder:
+    """Records what happened to each message on its own thread and connection, one small
+    transaction per message, while the next message is being rendered and sent.
+
+    Only messages the server accepted are handed over as sent, so nothing is ever recorded as
+    sent that was not. At most ``DEPTH`` accepted messages wait to be recorded: if the process
+    dies, those few are sent again by the next run; any other stop (an SMTP failure, the end)
+    records everything queued first. A database failure stops the run at the next message.
+    """
+
+    DEPTH = 32
+
+    def __init__(self, app: Billfold, run_id: int, summary: DunningSummary) -> None:
+        self.app, self.run_id, self.summary = app, run_id, summary
+        self.jobs: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=self.DEPTH)
+        self.error: tuple[BaseException, str] | None = None
+        self.thread = threading.Thread(target=self._work, name="dunning-recorder", daemon=True)
+
+    def __enter__(self) -> _Recorder:
+        self.thread.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        self.jobs.put(None)
+        self.thread.join()
+        if exc_type is None:
+            self.check()
+
+    def sent(self, r: _Rendered, message_id: str) -> None:
+        self.jobs.put(("sent", r, message_id))
+
+    def failed(self, notice: Notice, customer: _Customer, subject: str | None, error: str) -> None:
+        self.jobs.put(("failed", notice, customer, subject, error))
+
+    def check(self) -> None:
+        """Raise the recording thread's failure, if it had one."""
+        if self.error is None:
+            return
+        exc, where = self.error
+        if isinstance(exc, DBAPIError):
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            raise DatabaseUnavailable(
+                f"dunning run {self.run_id} stopped: the database failed while recording "
+                f"{where}: {reason}"
+            ) from None
+        raise exc
+
+    def _work(self) -> None:
+        try:
+            with self.app.engine.connect() as conn:
+                while (job := self.jobs.get()) is not None:
+                    if self.error is None:
+                        self._record(conn, job)
+        except BaseException as exc:  # kept for the sending thread, which raises it
+            self.error = self.error or (exc, "the run")
+            while self.jobs.get() is not None:  # keep the sender from blocking on a full queue
+                pass
+
+    def _record(self, conn: Connection, job: tuple[Any, ...]) -> None:
+        try:
+            if job[0] == "sent":
+                _, r, message_id = job
+                if _record_sent(self.app, conn, self.run_id, r, message_id):
+                    self.summary.credit_holds.append(r.customer.number)
+            else:
+                _, notice, customer, subject, error = job
+                _record_failed(self.app, conn, self.run_id, notice, customer, subject, error)
+        except BaseException as exc:
+            if job[0] == "sent":
+                where = (
+                    f"customer {job[1].customer.number} (e-mailed as {job[2]}; the next run may "
+                    "send it again)"
+                )
+            else:
+                where = f"customer {job[2].number}"
+            self.error = (exc, where)
 
 
 def run_dunning(
@@ -847,7 +948,8 @@ def _send_all(
     renderer = _Renderer(plan, run_date)
     total = len(plan.notices)
     unavailable: str | None = None
-    with sender:
+    recorder = _Recorder(app, run_id, summary)
+    with sender, recorder:
         for done, notice in enumerate(plan.notices, start=1):
             customer = plan.customers[notice.customer_id]
             if unavailable is not None:
@@ -855,6 +957,7 @@ def _send_all(
                     _outcome(None, notice, customer, "not_attempted", reason=unavailable)
                 )
                 continue
+            recorder.check()
             r: _Rendered | None = None
             try:
                 r = renderer.render(notice)
@@ -864,23 +967,20 @@ def _send_all(
                     )
                 if customer.email is None:
                     raise MailRejected("no e-mail address")
-                mail = OutgoingMail(customer.email, r.subject, r.body)
                 sending = time.perf_counter()
                 try:
-                    message_id = sender.send(mail)
+                    message_id = sender.send(OutgoingMail(customer.email, r.subject, r.body))
                 finally:
                     summary.send_seconds += time.perf_counter() - sending
             except (NotFound, InvalidInput, MailRejected) as exc:
-                _record_failed(app, run_id, notice, customer, r.subject if r else None, str(exc))
+                recorder.failed(notice, customer, r.subject if r else None, str(exc))
                 summary.failed.append(_outcome(r, notice, customer, "failed", reason=str(exc)))
             except MailServerUnavailable as exc:
                 unavailable = f"not attempted: {exc}"
-                _record_failed(app, run_id, notice, customer, r.subject if r else None, str(exc))
+                recorder.failed(notice, customer, r.subject if r else None, str(exc))
                 summary.failed.append(_outcome(r, notice, customer, "failed", reason=str(exc)))
             else:
-                assert r is not None
-                if _record_sent(app, run_id, r, message_id):
-                    summary.credit_holds.append(customer.number)
+                recorder.sent(r, message_id)
                 summary.contacted.append(
                     _outcome(r, notice, customer, "sent", message_id=message_id)
                 )

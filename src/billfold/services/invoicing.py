@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -211,6 +211,7 @@ def _build(
                 "period_end": cl.input.period_end,
                 "note": cl.input.note,
                 "credits_line_id": None,
+                "deferred": cl.input.deferred,
             }
         )
         for seq, t in enumerate(cl.taxes, start=1):
@@ -296,6 +297,7 @@ def _line_input(
         period_start=ln.period_start or req.period_start,
         period_end=ln.period_end or req.period_end,
         note=ln.note,
+        deferred=ln.deferred,
     )
 
 
@@ -471,7 +473,8 @@ def _issue_batch(tx: Tx, ids: list[int]) -> list[str]:
         ).all()
     )
     buyers = load_buyers(tx.conn, cust_numbers.values())
-    lines, taxes = _load_lines(tx.conn, ids)
+    deferred_account = lookups.account_by_role(tx, "deferred_revenue")[1]
+    lines, taxes = _load_lines(tx.conn, ids, deferred_account)
     tax_accounts = ensure_tax_accounts(
         tx, {_tax_account(t) for rows in taxes.values() for t in rows if t.tax_minor}
     )
@@ -521,6 +524,9 @@ def _issue_batch(tx: Tx, ids: list[int]) -> list[str]:
             }
         )
     bulk_update(tx.conn, invoices, "id", updates)
+    from billfold.services.revenue import schedule_deferred  # revenue imports this module
+
+    schedule_deferred(tx, ordered)
     for iid in ordered:
         h = heads[iid]
         tx.audit(
@@ -576,18 +582,22 @@ def _reserve(conn: Connection, entity_id: int, series: str, fy: int, count: int)
 
 
 def _load_lines(
-    conn: Connection, ids: list[int]
+    conn: Connection, ids: list[int], deferred_account: str
 ) -> tuple[dict[int, list[Any]], dict[int, list[Any]]]:
     """What the journal entry needs, summed in SQL: net per revenue account and tax per
     jurisdiction and rate, for each invoice of the batch."""
     lines: dict[int, list[Any]] = {i: [] for i in ids}
     taxes: dict[int, list[Any]] = {i: [] for i in ids}
     net = func.sum(invoice_lines.c.net_minor).label("net_minor")
+    # lines billed in advance are credited to deferred revenue, recognised month by month
+    account = case(
+        (invoice_lines.c.deferred, deferred_account), else_=invoice_lines.c.revenue_account
+    ).label("revenue_account")
     for r in conn.execute(
-        select(invoice_lines.c.invoice_id, invoice_lines.c.revenue_account, net)
+        select(invoice_lines.c.invoice_id, account, net)
         .where(invoice_lines.c.invoice_id.in_(ids))
-        .group_by(invoice_lines.c.invoice_id, invoice_lines.c.revenue_account)
-        .order_by(invoice_lines.c.invoice_id, invoice_lines.c.revenue_account)
+        .group_by(invoice_lines.c.invoice_id, account)
+        .order_by(invoice_lines.c.invoice_id, account)
     ):
         lines[r.invoice_id].append(r)
     t = invoice_line_taxes.c

@@ -27,6 +27,7 @@ are never logged and are masked out of the server's replies before those become 
 from __future__ import annotations
 
 import contextlib
+import email.policy
 import re
 import smtplib
 import socket
@@ -205,7 +206,8 @@ class SmtpSender:
 
     # -- messages -----------------------------------------------------------------------------
     def build(self, mail: OutgoingMail) -> EmailMessage:
-        msg = EmailMessage()
+        """The message as it goes out (policy SMTP: CRLF line ends, headers folded for SMTP)."""
+        msg = EmailMessage(policy=email.policy.SMTP)
         msg["From"] = self.from_address
         msg["To"] = mail.to
         msg["Subject"] = mail.subject
@@ -225,13 +227,24 @@ class SmtpSender:
         """
         try:
             msg = self.build(mail)
-        except (ValueError, TypeError) as exc:  # a malformed address or header
+            recipients = [a.addr_spec for a in msg["To"].addresses]
+            sender = self.from_address.addr_spec
+            # flattened once: send_message would parse the headers and flatten again
+            data = (
+                msg.as_bytes() if sender.isascii() and all(map(str.isascii, recipients)) else None
+            )
+        except (ValueError, TypeError, IndexError) as exc:  # a malformed address or header
             raise MailRejected(f"the message could not be built: {redact(str(exc))}") from None
+        if not recipients:
+            raise MailRejected("the message has no recipient address")
         for attempt in (1, 2):
             self.open()
             assert self._smtp is not None
             try:
-                self._smtp.send_message(msg)
+                if data is None:
+                    self._smtp.send_message(msg)  # SMTPUTF8 for international addresses
+                else:
+                    self._smtp.sendmail(sender, recipients, data)
                 return str(msg["Message-ID"])
             except smtplib.SMTPRecipientsRefused as exc:
                 codes = sorted({code for code, _ in exc.recipients.values()})

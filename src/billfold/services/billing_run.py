@@ -1,0 +1,517 @@
+"""The billing run: every charge due up to a date, across all contracts, as draft invoices.
+
+Exactly once by construction and by the database: every line carries the keys it consumes
+(contract charge and service period, usage period, timesheet entries, milestone, shipment), and
+``billed_charges`` takes each key once (primary key). A run skips what is billed, so re-running
+a date bills nothing twice, a run after skipped dates catches up every missed period once, and
+a backfill bills only what is missing. Contracts are processed in batches, each batch one
+transaction (drafts and keys together), ordered by bill-to so a payer's lines consolidate: a
+run killed half-way keeps its finished batches, and the next run finishes the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+
+from billfold.billing.engine import due_lines, usage_requests
+from billfold.billing.errors import PurchaseOrderExceeded
+from billfold.billing.model import BillableLine, TimesheetEntry
+from billfold.errors import BillfoldError
+from billfold.formats.invoice_json import InvoiceRequest, LineRequest
+from billfold.money import Money
+from billfold.services import lookups
+from billfold.services.context import Billfold, Tx
+from billfold.services.contracts import ContractModel, billed_keys, load_models
+from billfold.services.invoicing import create_drafts
+from billfold.services.ledger import ensure_open
+from billfold.store.bulk import bulk_insert
+from billfold.store.tables import (
+    billed_charges,
+    billing_runs,
+    contracts,
+    customers,
+    products,
+    shipments,
+    timesheet_entries,
+    usage_records,
+)
+
+BATCH = 500
+
+
+@dataclass
+class RunResult:
+    run_id: int
+    contracts: int = 0
+    drafts: int = 0
+    lines: int = 0
+    holds: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+def run_billing(
+    app: Billfold,
+    run_date: date,
+    entity: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    batch: int = BATCH,
+) -> RunResult:
+    """Bill everything due up to ``run_date``; returns what the run created and held."""
+    with app.transaction() as tx:
+        ent = lookups.entity(tx, entity) if entity else None
+        entities = [ent] if ent else lookups.all_entities(tx.conn)
+        for e in entities:  # invoices dated in a closed period: refuse before doing anything
+            ensure_open(tx, e.id, e.code, [run_date])
+        run_id = int(
+            tx.conn.execute(
+                insert(billing_runs)
+                .values(
+                    run_date=run_date,
+                    entity_id=ent.id if ent else None,
+                    status="running",
+                    started_at=tx.now,
+                    actor=tx.actor,
+                )
+                .returning(billing_runs.c.id)
+            ).scalar_one()
+        )
+        q = (
+            select(contracts.c.id)
+            .where(contracts.c.status == "active", contracts.c.start_date <= run_date)
+            .order_by(contracts.c.bill_to_id, contracts.c.id)
+        )
+        if ent:
+            q = q.where(contracts.c.entity_id == ent.id)
+        ids = [r[0] for r in tx.conn.execute(q)]
+        tx.audit("start", "billing_run", run_id, after={"date": run_date, "contracts": len(ids)})
+    result = RunResult(run_id)
+    kill_after = int(os.environ.get("BILLFOLD_TEST_KILL_AFTER_BATCHES", "0"))
+    for n, chunk in enumerate(_payer_batches(app, ids, batch), start=1):
+        with app.transaction() as tx:
+            _bill_batch(tx, run_id, run_date, chunk, result)
+        if progress is not None:
+            progress(len(chunk))
+        if kill_after and n >= kill_after:  # tests: a real crash in the middle of a run
+            os.kill(os.getpid(), signal.SIGKILL)
+    with app.transaction() as tx:
+        tx.conn.execute(
+            update(billing_runs)
+            .where(billing_runs.c.id == run_id)
+            .values(
+                status="completed",
+                finished_at=tx.now,
+                contracts=result.contracts,
+                drafts=result.drafts,
+                lines=result.lines,
+                holds=json.dumps(result.holds + result.errors)
+                if result.holds or result.errors
+                else None,
+            )
+        )
+        tx.audit(
+            "finish",
+            "billing_run",
+            run_id,
+            after={
+                "drafts": result.drafts,
+                "lines": result.lines,
+                "holds": result.holds,
+                "errors": result.errors,
+            },
+        )
+    return result
+
+
+def _payer_batches(app: Billfold, ids: list[int], size: int) -> list[list[int]]:
+    """Batches of contracts that never split one payer's contracts (they share invoices)."""
+    with app.reading() as conn:
+        payer = (
+            dict(
+                conn.execute(
+                    select(contracts.c.id, contracts.c.bill_to_id).where(contracts.c.id.in_(ids))
+                ).all()
+            )
+            if ids
+            else {}
+        )
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for cid in ids:
+        if len(current) >= size and payer[cid] != payer[current[-1]]:
+            batches.append(current)
+            current = []
+        current.append(cid)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _bill_batch(tx: Tx, run_id: int, run_date: date, ids: list[int], result: RunResult) -> None:
+    rows = tx.conn.execute(
+        select(contracts)
+        .where(contracts.c.id.in_(ids))
+        .order_by(contracts.c.bill_to_id, contracts.c.id)
+    ).all()
+    models = load_models(tx.conn, rows)
+    billed = billed_keys(tx.conn, ids)
+    po_billed = dict(
+        tx.conn.execute(
+            select(billed_charges.c.contract_id, func.sum(billed_charges.c.amount_minor))
+            .where(billed_charges.c.contract_id.in_(ids))
+            .group_by(billed_charges.c.contract_id)
+        ).all()
+    )
+    usage = _usage_totals(tx, models, run_date, billed)
+    sheets = _timesheets(tx, ids)
+    lines_by_contract: dict[int, list[BillableLine]] = {}
+    for m in models:
+        result.contracts += 1
+        try:
+            lines = due_lines(
+                m.contract,
+                m.charges,
+                m.changes,
+                usage.get(m.row_id, {}),
+                sheets.get(m.row_id, []),
+                m.milestones,
+                run_date,
+                billed[m.row_id],
+                po_billed=Money.from_minor(int(po_billed.get(m.row_id, 0)), m.contract.currency)
+                if m.contract.po_amount is not None
+                else None,
+            )
+            lines += _shipment_lines(tx, m, run_date, billed[m.row_id])
+        except PurchaseOrderExceeded as exc:
+            result.holds.append((m.contract.label, str(exc)))
+            continue
+        except BillfoldError as exc:
+            result.errors.append((m.contract.label, str(exc)))
+            continue
+        if lines:
+            lines_by_contract[m.row_id] = lines
+    _draft(tx, run_id, run_date, models, lines_by_contract, result)
+
+
+def _usage_totals(
+    tx: Tx, models: list[ContractModel], run_date: date, billed: dict[int, set[str]]
+) -> dict[int, dict[tuple[str, date, date], Decimal]]:
+    """Usage per contract, meter and due period, summed from the accepted records."""
+    wanted = {
+        m.row_id: usage_requests(m.contract, m.charges, m.changes, run_date, billed[m.row_id])
+        for m in models
+    }
+    ids = [cid for cid, reqs in wanted.items() if reqs]
+    totals: dict[int, dict[tuple[str, date, date], Decimal]] = {}
+    if not ids:
+        return totals
+    records: dict[tuple[int, str], list[tuple[date, Decimal]]] = defaultdict(list)
+    for cid, meter, day, qty in tx.conn.execute(
+        select(
+            usage_records.c.contract_id,
+            usage_records.c.meter,
+            usage_records.c.usage_date,
+            usage_records.c.quantity,
+        ).where(usage_records.c.contract_id.in_(ids), usage_records.c.usage_date <= run_date)
+    ):
+        records[(cid, meter)].append((day, Decimal(qty)))
+    for cid, reqs in wanted.items():
+        for r in reqs:
+            total = sum(
+                (q for d, q in records.get((cid, r.meter), ()) if r.start <= d <= r.end), Decimal(0)
+            )
+            totals.setdefault(cid, {})[r.usage_key] = total
+    return totals
+
+
+def _timesheets(tx: Tx, ids: list[int]) -> dict[int, list[TimesheetEntry]]:
+    result: dict[int, list[TimesheetEntry]] = defaultdict(list)
+    for t in tx.conn.execute(
+        select(timesheet_entries).where(timesheet_entries.c.contract_id.in_(ids))
+    ):
+        result[t.contract_id].append(
+            TimesheetEntry(
+                t.entry_id, t.charge_id, t.role, t.work_date, Decimal(t.hours), t.person, True
+            )
+        )
+    return result
+
+
+def _shipment_lines(
+    tx: Tx, m: ContractModel, run_date: date, billed: set[str]
+) -> list[BillableLine]:
+    """Accepted shipments not yet billed: shipped quantity x the contract's unit price."""
+    if not m.shipments:
+        return []
+    by_id = {s.id: s for s in m.shipments}
+    lines = []
+    for s in tx.conn.execute(
+        select(shipments).where(
+            shipments.c.contract_id == m.row_id, shipments.c.ship_date <= run_date
+        )
+    ):
+        key = f"shipment:{s.shipment_id}"
+        charge = by_id.get(s.charge_id)
+        if key in billed or charge is None:
+            continue
+        qty = Decimal(s.quantity)
+        lines.append(
+            BillableLine(
+                key,
+                (key,),
+                m.contract.id,
+                charge.id,
+                "shipment",
+                charge.sku,
+                f"{charge.description} (shipment {s.shipment_id})",
+                qty,
+                charge.unit_price,
+                Fraction(1),
+                Money.rounded(qty * charge.unit_price, m.contract.currency),
+                s.ship_date,
+                s.ship_date,
+                s.ship_date,
+                False,
+                m.contract.invoice_group,
+            )
+        )
+    return lines
+
+
+def _draft(
+    tx: Tx,
+    run_id: int,
+    run_date: date,
+    models: list[ContractModel],
+    lines_by_contract: dict[int, list[BillableLine]],
+    result: RunResult,
+) -> None:
+    """One draft per invoice group (payer, entity, currency, terms, PO, grouping key)."""
+    by_model = {m.row_id: m for m in models}
+    known_skus = set(tx.conn.execute(select(products.c.sku)).scalars())
+    names = (
+        dict(tx.conn.execute(select(customers.c.number, customers.c.name)).all())
+        if lines_by_contract
+        else {}
+    )
+    groups: dict[Any, list[tuple[int, BillableLine]]] = defaultdict(list)
+    for cid, lines in lines_by_contract.items():
+        for ln in lines:
+            groups[ln.group].append((cid, ln))
+    requests, members = [], []
+    for group, items in groups.items():
+        total = sum(ln.amount.minor for _, ln in items)
+        if total < 0:  # only credits due (a cancellation): that is a credit memo, not a bill
+            result.errors.append(
+                (
+                    group.bill_to,
+                    f"{Money.from_minor(-total, group.currency)} "
+                    "of credits due and nothing to bill: issue a credit memo",
+                )
+            )
+            continue
+        ref = (
+            "run:"
+            + hashlib.sha256(
+                f"{run_id}|{group}|{[ln.key for _, ln in items]}".encode()
+            ).hexdigest()[:32]
+        )
+        line_requests = []
+        for cid, ln in items:
+            contract = by_model[cid].contract
+            note = None
+            if contract.bill_to and contract.bill_to != contract.customer:
+                note = f"End customer: {names.get(contract.customer, contract.customer)}"
+            qty, price = _quantity_price(ln)
+            line_requests.append(
+                LineRequest(
+                    quantity=qty,
+                    sku=ln.sku if ln.sku in known_skus else None,
+                    description=ln.description,
+                    unit_price=price,
+                    unit_code=ln.unit_code,
+                    period_start=ln.service_start,
+                    period_end=ln.service_end,
+                    note=" - ".join(x for x in (note, f"{contract.label}") if x),
+                    deferred=ln.billed_in_advance,
+                )
+            )
+        requests.append(
+            InvoiceRequest(
+                entity=group.entity,
+                customer=group.bill_to,
+                issue_date=run_date,
+                lines=tuple(line_requests),
+                ref=ref,
+                currency=group.currency,
+                po_number=group.po_number,
+                payment_terms=group.payment_terms,
+                where=f"billing run {run_id}, {group.bill_to}",
+            )
+        )
+        members.append(items)
+    if not requests:
+        return
+    drafts = create_drafts(tx, requests, source=f"run:{run_id}")
+    rows: dict[str, dict[str, Any]] = {}  # tier lines of one usage period share its key
+    for invoice_id, items in zip(drafts.created, members, strict=True):
+        for cid, ln in items:
+            for n, key in enumerate(ln.covers):
+                row = rows.setdefault(
+                    key,
+                    {
+                        "charge_key": key[:200],
+                        "contract_id": cid,
+                        "run_id": run_id,
+                        "invoice_id": invoice_id,
+                        "amount_minor": 0,
+                    },
+                )
+                if n == 0:
+                    row["amount_minor"] += ln.amount.minor
+    bulk_insert(tx.conn, billed_charges, list(rows.values()))  # the key is the primary key
+    result.drafts += len(drafts.created)
+    result.lines += sum(len(items) for items in members)
+
+
+def _quantity_price(ln: BillableLine) -> tuple[Decimal, Decimal]:
+    """Unprorated lines keep quantity x price; prorated ones are 1 x their exact amount."""
+    if ln.proration == 1:
+        return ln.quantity, ln.unit_price
+    return (Decimal(-1) if ln.amount.amount < 0 else Decimal(1)), abs(ln.amount.amount)
+
+
+@dataclass(frozen=True, slots=True)
+class DraftReview:
+    invoice_id: int
+    customer: str
+    currency: str
+    total: Money
+    lines: int
+    anomalies: tuple[str, ...]
+
+
+def review_run(conn: Any, run_id: int | None = None) -> list[DraftReview]:
+    """Drafts of a run (default: the last) with totals and what a reviewer should look at: an
+    invoice far above the customer's usual, a zero invoice, a PO about to be exhausted."""
+    from billfold.store.tables import invoice_lines, invoices
+
+    if run_id is None:
+        run_id = conn.execute(select(func.max(billing_runs.c.id))).scalar()
+        if run_id is None:
+            return []
+    draft_ids = [
+        r[0]
+        for r in conn.execute(
+            select(billed_charges.c.invoice_id).where(billed_charges.c.run_id == run_id).distinct()
+        )
+    ]
+    if not draft_ids:
+        return []
+    heads = conn.execute(
+        select(invoices, customers.c.number)
+        .join(customers, customers.c.id == invoices.c.customer_id)
+        .where(invoices.c.id.in_(draft_ids), invoices.c.status == "draft")
+    ).all()
+    counts = dict(
+        conn.execute(
+            select(invoice_lines.c.invoice_id, func.count())
+            .where(invoice_lines.c.invoice_id.in_(draft_ids))
+            .group_by(invoice_lines.c.invoice_id)
+        ).all()
+    )
+    usual = dict(
+        conn.execute(
+            select(invoices.c.customer_id, func.avg(invoices.c.total_minor))
+            .where(invoices.c.status == "issued", invoices.c.doc_type == "invoice")
+            .group_by(invoices.c.customer_id)
+            .having(func.count() >= 2)
+        ).all()
+    )
+    po_use = _po_usage(conn, draft_ids)
+    result = []
+    for h in heads:
+        notes = []
+        if h.total_minor == 0:
+            notes.append("zero invoice")
+        avg = usual.get(h.customer_id)
+        if avg and h.total_minor > 3 * float(avg):  # float-ok: a ratio for a warning only
+            notes.append(f"{h.total_minor / float(avg):.1f}x the customer's usual invoice")
+        notes += po_use.get(h.id, [])
+        result.append(
+            DraftReview(
+                h.id,
+                h.number,
+                h.currency,
+                Money.from_minor(h.total_minor, h.currency),
+                int(counts.get(h.id, 0)),
+                tuple(notes),
+            )
+        )
+    return result
+
+
+def _po_usage(conn: Any, draft_ids: list[int]) -> dict[int, list[str]]:
+    """Drafts whose contract's PO will be 90 % used or more once they are issued."""
+    import json as _json
+
+    rows = conn.execute(
+        select(billed_charges.c.invoice_id, contracts.c.number, contracts.c.spec, contracts.c.id)
+        .join(contracts, contracts.c.id == billed_charges.c.contract_id)
+        .where(billed_charges.c.invoice_id.in_(draft_ids))
+        .distinct()
+    ).all()
+    notes: dict[int, list[str]] = defaultdict(list)
+    for invoice_id, number, spec, cid in rows:
+        raw = _json.loads(spec)
+        if not raw.get("po_amount"):
+            continue
+        limit = Decimal(str(raw["po_amount"]))
+        used_minor = (
+            conn.execute(
+                select(func.sum(billed_charges.c.amount_minor)).where(
+                    billed_charges.c.contract_id == cid
+                )
+            ).scalar()
+            or 0
+        )
+        used = Money.from_minor(int(used_minor), raw["currency"]).amount
+        if limit and used >= limit * Decimal("0.9"):
+            notes[invoice_id].append(
+                f"PO {raw.get('po_number') or ''} of {number} {used / limit:.0%} used"
+            )
+    return notes
+
+
+def run_draft_ids(conn: Any, run_id: int) -> list[int]:
+    from billfold.store.tables import invoices
+
+    ids = [
+        r[0]
+        for r in conn.execute(
+            select(billed_charges.c.invoice_id).where(billed_charges.c.run_id == run_id).distinct()
+        )
+    ]
+    return (
+        [
+            r[0]
+            for r in conn.execute(
+                select(invoices.c.id)
+                .where(invoices.c.id.in_(ids), invoices.c.status == "draft")
+                .order_by(invoices.c.id)
+            )
+        ]
+        if ids
+        else []
+    )
