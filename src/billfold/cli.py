@@ -14,6 +14,7 @@ import click
 import typer
 from rich.table import Table
 
+from billfold.commands.ar_reports import ar_reports_app, statement_command
 from billfold.commands.billing import bill_app, contracts_app, revenue_app
 from billfold.commands.cash import cash_app
 from billfold.commands.collections import collections_app, disputes_app
@@ -27,6 +28,7 @@ from billfold.commands.common import (
     read_file,
 )
 from billfold.commands.invoicing import APPS as INVOICING_APPS
+from billfold.commands.invoicing import reports_app
 from billfold.errors import BillfoldError, InvalidInput
 from billfold.money import Money
 from billfold.services import customers as customer_service
@@ -62,6 +64,8 @@ for sub, name in (
 for sub, name in INVOICING_APPS:
     app.add_typer(sub, name=name)
 app.add_typer(cash_app, name="cash")
+reports_app.registered_commands += ar_reports_app.registered_commands
+app.command("statements")(statement_command)
 app.add_typer(collections_app, name="collections")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(bill_app, name="bill")

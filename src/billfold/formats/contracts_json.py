@@ -202,6 +202,8 @@ def to_model(
         kind = cf.choice("kind", KINDS, "recurring")
         try:
             built = _charge(cf, kind, cid, cur)
+        except InvalidInput:
+            raise
         except BillfoldError as exc:
             raise InvalidInput(f"{cf.where}: {exc}") from None
         if isinstance(built, Milestone):

@@ -27,8 +27,29 @@ In JSON lines a missing key or ``null`` reads as an empty value (a record proble
 one); numbers may be JSON numbers or strings and keep their exact digits (``0.1`` stays
 ``0.1``, never a float).
 
-Problems carry a stable ``code``; ``RELEASABLE`` lists the codes that are a judgement call a
-clerk may override (``billfold exceptions release``), all others must be fixed or rejected.
+Problems carry a stable ``code``. In the order they are checked (the service runs the checks
+that need the database; the first hard problem is the reason, the judgement calls at the end
+are reported together):
+
+* the id was accepted before: with the same values the record is skipped silently (an
+  idempotent re-import); with other values ``duplicate_id``, or ``already_billed`` when that
+  timesheet entry or shipment is billed;
+* ``unreadable`` (empty required value, not a number, not a date, too long) and
+  ``invalid_quantity`` (negative; zero hours or a zero shipment);
+* ``unknown_contract``; ``outside_contract``: before the contract's start or after its end
+  (open when it has none or auto-renews), or outside the service of the charge (its own
+  start/end, a cancellation);
+* usage: ``unknown_meter`` (no usage charge of the contract meters it); ``already_billed``
+  (the billing period containing the day is billed: late usage could never be billed);
+* timesheets: ``unknown_charge`` (no time-and-materials charge of that id); ``unknown_role``
+  (not on the rate card); judgement calls ``absurd_quantity`` (more than 24 hours for the
+  person that day, counting entries accepted before, of any contract) and
+  ``missing_approval`` (``approved_by`` empty);
+* shipments: ``unknown_charge`` (no shipment charge of that id); ``wrong_sku``; judgement call
+  ``above_ordered_quantity`` (the charge's shipped total would exceed ``ordered_quantity``).
+
+``RELEASABLE`` lists the judgement calls a clerk may override (``billfold exceptions
+release``); every other problem must be fixed or rejected.
 """
 
 from __future__ import annotations

@@ -363,15 +363,16 @@ def _draft(
         members.append(items)
     if not requests:
         return
-    drafts = create_drafts(tx, requests, source=f"run:{run_id}")
+    created = _create_isolated(tx, run_id, requests, members, result)
     rows: dict[str, dict[str, Any]] = {}  # tier lines of one usage period share its key
-    for invoice_id, items in zip(drafts.created, members, strict=True):
+    for invoice_id, items in created:
         for cid, ln in items:
             for n, key in enumerate(ln.covers):
+                stored = stored_key(cid, key)
                 row = rows.setdefault(
-                    key,
+                    stored,
                     {
-                        "charge_key": key[:200],
+                        "charge_key": stored,
                         "contract_id": cid,
                         "run_id": run_id,
                         "invoice_id": invoice_id,
@@ -381,8 +382,42 @@ def _draft(
                 if n == 0:
                     row["amount_minor"] += ln.amount.minor
     bulk_insert(tx.conn, billed_charges, list(rows.values()))  # the key is the primary key
-    result.drafts += len(drafts.created)
-    result.lines += sum(len(items) for items in members)
+    result.drafts += len(created)
+    result.lines += sum(len(items) for _, items in created)
+
+
+def stored_key(contract_id: int, key: str) -> str:
+    """Charge ids are per contract, so the stored key names the contract too."""
+    return f"{contract_id}/{key}"[:200]
+
+
+def _create_isolated(
+    tx: Tx,
+    run_id: int,
+    requests: list[InvoiceRequest],
+    members: list[list[tuple[int, BillableLine]]],
+    result: RunResult,
+) -> list[tuple[int, list[tuple[int, BillableLine]]]]:
+    """All drafts of the batch in one go; if one cannot be made (a missing exchange rate, a
+    tax rule that needs data), make them one by one so only that payer is held back."""
+    mark = len(tx.events)
+    try:
+        with tx.conn.begin_nested():
+            drafts = create_drafts(tx, requests, source=f"run:{run_id}")
+        return list(zip(drafts.created, members, strict=True))
+    except BillfoldError:
+        del tx.events[mark:]
+    created = []
+    for request, items in zip(requests, members, strict=True):
+        mark = len(tx.events)
+        try:
+            with tx.conn.begin_nested():
+                one = create_drafts(tx, [request], source=f"run:{run_id}")
+            created.append((one.created[0], items))
+        except BillfoldError as exc:
+            del tx.events[mark:]
+            result.errors.append((request.customer, str(exc)))
+    return created
 
 
 def _quantity_price(ln: BillableLine) -> tuple[Decimal, Decimal]:

@@ -268,7 +268,7 @@ def billed_keys(conn: Connection, contract_ids: list[int]) -> dict[int, set[str]
                 billed_charges.c.contract_id.in_(chunk)
             )
         ):
-            result[cid].add(key)
+            result[cid].add(key.split("/", 1)[1])  # stored as "<contract id>/<engine key>"
     return result
 
 

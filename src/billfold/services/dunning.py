@@ -12,12 +12,16 @@ A run (``run_dunning``) has three phases:
 3. Send, and for each message the SMTP server accepted record, in its own small transaction,
    the notice (``sent``, with its Message-ID), one ``dunning_items`` row per item at the level
    it was due for, and at a credit-hold level the customer's ``on_hold`` and ``in_collections``
-   flags (audited). A message the server refused is recorded as a ``failed`` notice with no
-   items, and the run goes on. When the server cannot be reached, the run stops sending: the
-   customers not yet contacted are reported (nothing is recorded for them) and the next run
-   sends exactly those. A crash between the server's acceptance and the commit can at worst
-   send that one message again on the next run; it never records a message as sent that was
-   not.
+   flags (audited). A message the server refused (or a customer without an address) is
+   recorded as a ``failed`` notice with no items, and the run goes on. When the server cannot
+   be reached, the run stops sending: the customers not yet contacted are reported (nothing is
+   recorded for them) and the next run sends exactly those.
+
+   The recording transactions run on a second thread and connection (``_Recorder``) while the
+   next message is rendered and sent; only accepted messages are handed to it, so nothing is
+   ever recorded as sent that was not. If the process dies, the few accepted messages still
+   waiting to be recorded (at most ``_Recorder.DEPTH``) are sent again by the next run: a
+   duplicate reminder is possible after a crash, a lost "sent" record is not.
 
 Only one run sends at a time (a PostgreSQL advisory lock, or a lock file beside the SQLite
 database). A dry run plans and renders, sends nothing and writes nothing.
@@ -79,7 +83,7 @@ DEFAULT_LEVELS = (
 )
 FALLBACK_LANGUAGE = "en"
 CHUNK = 500
-_KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
+_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,4})?$")
 
 
@@ -118,9 +122,7 @@ def shipped_templates() -> list[tuple[str, str, str, str]]:
 
 def _check(key: str, language: str, subject: str, body: str) -> tuple[str, str]:
     if not _KEY.match(key):
-        raise InvalidInput(
-            f"template key {key!r}: 1 to 40 lower-case letters, digits, '.', '_' or '-'"
-        )
+        raise InvalidInput(f"template key {key!r}: 1 to 40 lower-case letters, digits, '_' or '-'")
     lang = normalise_language(language)
     if not subject.strip() or "\n" in subject.strip():
         raise InvalidInput(f"template {key}/{lang}: the subject must be one non-empty line")
@@ -521,6 +523,7 @@ class _Renderer:
         self.plan = plan
         self.run_date = run_date
         self.compiled: dict[tuple[str, str], tuple[jinja2.Template, jinja2.Template]] = {}
+        self.localizers: dict[str, Localizer] = {}
 
     def _template(self, key: str, tag: str) -> tuple[str, tuple[jinja2.Template, jinja2.Template]]:
         for lang in dict.fromkeys((tag, tag.split("-")[0], FALLBACK_LANGUAGE)):
@@ -561,7 +564,9 @@ class _Renderer:
         return _Rendered(notice, customer, subject, body)
 
     def context(self, notice: Notice, customer: _Customer, fmt_lang: str) -> rules.TemplateContext:
-        loc = Localizer.for_language(fmt_lang)
+        loc = self.localizers.get(fmt_lang)
+        if loc is None:
+            loc = self.localizers[fmt_lang] = Localizer.for_language(fmt_lang)
         seller = self.plan.sellers[notice.entity_id]
         totals: dict[str, int] = defaultdict(int)
         views = []

@@ -107,10 +107,17 @@ def _last_day(period: str) -> date:
 def recognize(tx: Tx, period: str, entity: str | None = None) -> list[Recognition]:
     """Post the revenue of ``period`` (and of any earlier month not yet recognised)."""
     day = _last_day(period)
+    # a month's share is recognised once its invoice exists: service billed later (a catch-up
+    # run) is recognised in the period the invoice is issued in, with all that is due by then
     q = (
         select(revenue_schedules, legal_entities.c.code, legal_entities.c.functional_currency)
         .join(legal_entities, legal_entities.c.id == revenue_schedules.c.entity_id)
-        .where(revenue_schedules.c.period <= period, revenue_schedules.c.entry_id.is_(None))
+        .join(invoices, invoices.c.id == revenue_schedules.c.invoice_id)
+        .where(
+            revenue_schedules.c.period <= period,
+            revenue_schedules.c.entry_id.is_(None),
+            invoices.c.issue_date <= day,
+        )
     )
     if entity:
         q = q.where(legal_entities.c.code == lookups.entity(tx, entity).code)

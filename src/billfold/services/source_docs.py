@@ -5,25 +5,12 @@ whole with ``FileRejected`` and nothing is written), checks every record against
 stores the valid ones and queues every invalid one with its reason -- no record is dropped.
 One transaction per file; the same file twice (same fingerprint) changes nothing.
 
-Checks, in order (the first failing check of the first group is the reason; the judgement
-calls of the second group are all reported together):
-
-1. the record's id was accepted before: with the same values it is skipped silently (an
-   idempotent re-import, counted as a duplicate); with other values it is ``duplicate_id``
-   (``already_billed`` for a timesheet entry or shipment already billed);
-   values that cannot be read, or a negative quantity, are ``unreadable`` /
-   ``invalid_quantity``; no contract with that number: ``unknown_contract``; a day outside
-   the contract (start..end; open when it has no end or auto-renews) or outside the service of
-   the charge (its own start/end, a cancellation): ``outside_contract``; no usage charge for the
-   meter: ``unknown_meter``; no time-and-materials or shipment charge of that id:
-   ``unknown_charge``; a role missing from the rate card: ``unknown_role``; a SKU other than
-   the shipment charge's: ``wrong_sku``; usage on a day whose billing period is billed already
-   (the period's exactly-once key ``<charge>:<start>:<end>`` is in ``billed_charges`` for the
-   contract): ``already_billed``;
-2. judgement calls: more than 24 hours for one person on one day (entries accepted before, of
-   any contract, plus this file's accepted ones): ``absurd_quantity``; ``approved_by`` empty:
-   ``missing_approval``; shipped quantity taking the charge's total shipped above its
-   ``ordered_quantity``: ``above_ordered_quantity``.
+Every record is checked against its contract (the rules and their codes are listed in
+``formats.source_docs``); the database supplies the contract models, the billed keys, the ids
+accepted before, the hours accepted per person and day and the quantity shipped per charge.
+Usage is "already billed" when the billing period of its usage charge containing its day (cut
+as the engine cuts it, after cancellations) has its key ``<charge>:<start>:<end>`` in
+``billed_charges`` for that contract.
 
 The queue (``source_exceptions``): ``fix_exception`` edits fields and re-checks (accepted and
 ``fixed`` when valid, refused with the new reason otherwise); ``release_exception`` accepts a
@@ -92,6 +79,19 @@ CHUNK = 500
 STATUSES = ("open", "fixed", "released", "rejected")
 IMPORT_KIND = {USAGE: "usage", TIMESHEET: "timesheets", SHIPMENT: "shipments"}
 TABLES: dict[str, Table] = {USAGE: usage_records, TIMESHEET: timesheet_entries, SHIPMENT: shipments}
+# record field -> table column (besides contract, stored as contract_id)
+DB_COLUMNS = {
+    USAGE: {"id": "event_id", "meter": "meter", "quantity": "quantity", "day": "usage_date"},
+    TIMESHEET: {"id": "entry_id", "charge": "charge_id", "person": "person", "role": "role",
+                "day": "work_date", "hours": "hours", "approved_by": "approved_by"},
+    SHIPMENT: {"id": "shipment_id", "charge": "charge_id", "sku": "sku", "quantity": "quantity",
+               "day": "ship_date"},
+}  # fmt: skip
+DECIMALS = {"quantity", "hours"}  # stored as exact decimal text
+RECORD_TYPES: dict[str, type[SourceRecord]] = {
+    USAGE: UsageRecord, TIMESHEET: TimesheetRecord, SHIPMENT: ShipmentRecord,
+}  # fmt: skip
+KIND_OF = {t: k for k, t in RECORD_TYPES.items()}
 IDENTICAL: Literal["identical"] = "identical"
 Verdict = list[Problem] | Literal["identical"]
 
@@ -201,18 +201,8 @@ def _import(tx: Tx, kind: str, data: bytes, filename: str) -> SourceImport:
         + (f", {superseded} open exception(s) superseded" if superseded else "")
     )
     record_import(tx, IMPORT_KIND[kind], filename, fingerprint, len(raws), summary)
-    return SourceImport(
-        filename,
-        kind,
-        len(raws),
-        len(accepted),
-        duplicates,
-        len(ids),
-        already_queued,
-        superseded,
-        False,
-        tuple(ids),
-    )
+    counts = (len(raws), len(accepted), duplicates, len(ids), already_queued, superseded)
+    return SourceImport(filename, kind, *counts, exception_ids=tuple(ids))
 
 
 def _exception_row(
@@ -405,7 +395,7 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 
 def _load_contracts(conn: Connection, numbers: set[str]) -> dict[str, ContractModel]:
-    rows = []
+    rows: list[Any] = []
     for chunk in _chunks(sorted(numbers)):
         rows += conn.execute(select(contracts).where(contracts.c.number.in_(chunk))).all()
     return {r.number: m for r, m in zip(rows, load_models(conn, rows), strict=True)}
@@ -423,60 +413,25 @@ def _accepted_records(
             .join(contracts, contracts.c.id == table.c.contract_id)
             .where(id_col.in_(chunk))
         ):
-            found[r[ID_COLUMN[kind]]] = (_from_row(kind, r), r.contract_id)
+            found[r._mapping[ID_COLUMN[kind]]] = (_from_row(kind, r), r.contract_id)
     return found
 
 
 def _from_row(kind: str, r: Any) -> SourceRecord:
-    if kind == USAGE:
-        return UsageRecord(
-            r.event_id, r.contract_number, r.meter, Decimal(r.quantity), r.usage_date
-        )
-    if kind == TIMESHEET:
-        return TimesheetRecord(
-            r.entry_id,
-            r.contract_number,
-            r.charge_id,
-            r.person,
-            r.role,
-            r.work_date,
-            Decimal(r.hours),
-            r.approved_by,
-        )
-    return ShipmentRecord(
-        r.shipment_id, r.contract_number, r.charge_id, r.sku, Decimal(r.quantity), r.ship_date
-    )
+    values: dict[str, Any] = {f: r._mapping[c] for f, c in DB_COLUMNS[kind].items()}
+    values["contract"] = r.contract_number
+    for f in DECIMALS & values.keys():
+        values[f] = Decimal(values[f])
+    return RECORD_TYPES[kind](**values)
 
 
 def _row(rec: SourceRecord, contract_id: int, source: str, now: datetime) -> dict[str, Any]:
-    base = {"contract_id": contract_id, "source_file": source, "created_at": now}
-    if isinstance(rec, UsageRecord):
-        return {
-            **base,
-            "event_id": rec.id,
-            "meter": rec.meter,
-            "quantity": f"{rec.quantity:f}",
-            "usage_date": rec.day,
-        }
-    if isinstance(rec, TimesheetRecord):
-        return {
-            **base,
-            "entry_id": rec.id,
-            "charge_id": rec.charge,
-            "person": rec.person,
-            "role": rec.role,
-            "work_date": rec.day,
-            "hours": f"{rec.hours:f}",
-            "approved_by": rec.approved_by,
-        }
-    return {
-        **base,
-        "shipment_id": rec.id,
-        "charge_id": rec.charge,
-        "sku": rec.sku,
-        "quantity": f"{rec.quantity:f}",
-        "ship_date": rec.day,
-    }
+    kind = KIND_OF[type(rec)]
+    row = {"contract_id": contract_id, "source_file": source, "created_at": now}
+    for f, c in DB_COLUMNS[kind].items():
+        value = getattr(rec, f)
+        row[c] = f"{value:f}" if f in DECIMALS else value
+    return row
 
 
 # --- the exceptions queue ---------------------------------------------------------------------

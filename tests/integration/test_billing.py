@@ -1,0 +1,241 @@
+"""Billing runs on both engines: exactly once, catch-up, backfill, a real kill, revenue."""
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from billfold.errors import BillfoldError, ClosedPeriod, InvalidInput
+from billfold.services import billing_run, contracts, invoicing, ledger, revenue
+from billfold.services.context import Billfold
+from billfold.services.invoice_queries import build_document
+from billfold.store.tables import billed_charges, invoices
+
+from .helpers import row_counts
+from .invoicing_setup import seed_invoicing
+
+pytestmark = pytest.mark.integration
+
+
+def contract(number: str, customer: str, *charges: dict, **extra: object) -> dict:  # type: ignore[type-arg]
+    return {
+        "number": number,
+        "entity": "ACME-DE",
+        "customer": customer,
+        "currency": "EUR",
+        "start": "2026-01-15",
+        "charges": list(charges),
+        **extra,
+    }
+
+
+SUB = {
+    "id": "sub",
+    "kind": "recurring",
+    "sku": "SUB-PRO",
+    "description": "Pro plan",
+    "quantity": "10",
+    "unit_price": "49.00",
+}
+
+
+def load(bf: Billfold, *docs: dict) -> None:  # type: ignore[type-arg]
+    with bf.transaction() as tx:
+        contracts.import_contracts(tx, json.dumps(list(docs)).encode(), "c.json")
+
+
+def keys(bf: Billfold) -> list[str]:
+    with bf.reading() as conn:
+        return sorted(conn.execute(select(billed_charges.c.charge_key)).scalars())
+
+
+@pytest.fixture
+def world(bf: Billfold) -> Billfold:
+    from datetime import timedelta
+
+    from billfold.services import fx
+
+    seed_invoicing(bf)
+    days = [date(2026, 1, 1) + timedelta(days=n) for n in range(120)]
+    rates = "date,base,quote,rate\n" + "".join(f"{d},EUR,GBP,0.8600\n" for d in days)
+    with bf.transaction() as tx:
+        fx.import_rates(tx, rates.encode(), "gbp.csv")
+    load(
+        bf,
+        contract("K-1", "DE1", SUB),
+        contract("K-2", "FR1", {**SUB, "timing": "arrears"}, bill_to="DE1"),
+        contract("K-3", "GB1", {**SUB, "quantity": "1"}, currency="GBP", start="2026-02-01"),
+    )
+    return bf
+
+
+def test_rerun_bills_nothing_twice_and_catch_up_bills_each_period_once(world: Billfold) -> None:
+    first = billing_run.run_billing(world, date(2026, 2, 1))
+    assert first.drafts == 2  # K-1 and K-2 both go to DE1; K-3 to GB1
+    again = billing_run.run_billing(world, date(2026, 2, 1))
+    assert (again.drafts, again.lines) == (0, 0)
+    after_skip = billing_run.run_billing(world, date(2026, 4, 15))  # Feb/Mar runs skipped
+    assert keys(world) == [
+        "1/sub:2026-01-15:2026-01-31",
+        "1/sub:2026-02-01:2026-02-28",
+        "1/sub:2026-03-01:2026-03-31",
+        "1/sub:2026-04-01:2026-04-30",  # K-1: in advance
+        "2/sub:2026-01-15:2026-01-31",
+        "2/sub:2026-02-01:2026-02-28",
+        "2/sub:2026-03-01:2026-03-31",  # K-2: in arrears, April not over yet
+        "3/sub:2026-02-01:2026-02-28",
+        "3/sub:2026-03-01:2026-03-31",
+        "3/sub:2026-04-01:2026-04-30",
+    ]  # K-3 starts in February
+    assert after_skip.lines == 6  # two missed periods for each contract, each once
+    with world.reading() as conn:
+        totals = dict(
+            conn.execute(
+                select(billed_charges.c.contract_id, func.count()).group_by(
+                    billed_charges.c.contract_id
+                )
+            ).all()
+        )
+    # K-1 advance monthly from Jan 15: Jan (partial), Feb, Mar, Apr = 4 periods
+    assert sorted(totals.values()) == [3, 3, 4]
+
+
+def test_consolidated_invoice_names_the_end_customer(world: Billfold) -> None:
+    billing_run.run_billing(world, date(2026, 2, 1))
+    with world.transaction() as tx:
+        numbers = invoicing.issue(tx, invoicing.draft_ids(tx.conn)).numbers
+    with world.reading() as conn:
+        docs = [build_document(conn, n) for n in numbers]
+    de1 = next(d for d in docs if d.buyer.name.startswith("Nordwind"))
+    notes = [ln.note or "" for ln in de1.lines]
+    assert any("End customer: Boulangerie Martin SARL" in n for n in notes)
+    assert any("K-1" in n for n in notes)
+    first = de1.lines[0]
+    assert (first.period_start, first.period_end) == (date(2026, 1, 15), date(2026, 1, 31))
+    assert str(first.net) == "268.71 EUR"  # 490.00 x 17/31
+
+
+def test_backfill_bills_only_what_is_missing(world: Billfold) -> None:
+    billing_run.run_billing(world, date(2026, 3, 1))
+    before = keys(world)
+    backfill = billing_run.run_billing(world, date(2026, 2, 1))
+    assert backfill.lines == 0 and keys(world) == before
+
+
+def test_closed_period_refuses_the_run(world: Billfold) -> None:
+    with world.transaction() as tx:
+        ledger.set_period_status(tx, "ACME-DE", "2026-02", "closed")
+    before = row_counts(world)
+    with pytest.raises(ClosedPeriod):
+        billing_run.run_billing(world, date(2026, 2, 1))
+    assert row_counts(world) == before
+
+
+def test_bad_contracts_are_refused(world: Billfold) -> None:
+    before = row_counts(world)
+    overlap = contract("K-9", "DE1", SUB, {**SUB, "id": "sub2", "start": "2026-03-01"})
+    with pytest.raises(BillfoldError, match="sub"):
+        load(world, overlap)
+    assert row_counts(world) == before
+    load(
+        world,
+        contract("K-8", "DE1", {"id": "m1", "kind": "milestone", "sku": "X", "amount": "500.00"}),
+    )
+    with world.transaction() as tx:
+        contracts.complete_milestone(tx, "K-8", "m1", date(2026, 2, 1))
+    with pytest.raises(BillfoldError, match="already"), world.transaction() as tx:
+        contracts.complete_milestone(tx, "K-8", "m1", date(2026, 2, 2))
+    with pytest.raises(InvalidInput, match="write numbers as strings"):
+        load(world, contract("K-7", "DE1", {**SUB, "unit_price": 49.0}))
+
+
+def test_mid_period_cancellation_credits_the_unused_days(world: Billfold) -> None:
+    billing_run.run_billing(world, date(2026, 2, 1))
+    with world.transaction() as tx:
+        contracts.add_change(tx, "K-1", "sub", date(2026, 2, 15), quantity=Decimal(4))
+    run = billing_run.run_billing(world, date(2026, 3, 1))
+    with world.transaction() as tx:
+        numbers = invoicing.issue(tx, billing_run.run_draft_ids(tx.conn, run.run_id)).numbers
+    with world.reading() as conn:
+        doc = next(
+            d
+            for d in (build_document(conn, n) for n in numbers)
+            if d.buyer.name.startswith("Nordwind")
+        )
+    amounts = sorted(str(ln.net) for ln in doc.lines)
+    assert "-245.00 EUR" in amounts and "98.00 EUR" in amounts  # 14/28 of 490 and of 196
+
+
+def test_deferred_revenue_recognised_month_by_month(world: Billfold) -> None:
+    billing_run.run_billing(world, date(2026, 2, 1))
+    with world.transaction() as tx:
+        invoicing.issue(tx, invoicing.draft_ids(tx.conn))
+    with world.transaction() as tx:
+        assert revenue.recognize(tx, "2026-01") == []  # the invoice is dated February 1
+    with world.reading() as conn:
+        tb = {r.code: (r.debit, r.credit) for r in ledger.trial_balance(conn, date(2026, 2, 1))}
+    assert tb["2100"] == (0, Decimal("815.69"))  # 268.71 + 490.00 EUR + 49.00 GBP at 0.86
+    with world.transaction() as tx:
+        results = revenue.recognize(tx, "2026-02")
+    feb = {(a, c): v for r in results for a, c, v, _ in r.lines}
+    assert feb == {("4000", "EUR"): Decimal("758.71"), ("4000", "GBP"): Decimal("49.00")}
+    with world.reading() as conn:
+        tb = {r.code: (r.debit, r.credit) for r in ledger.trial_balance(conn, date(2026, 2, 28))}
+    assert tb["2100"] == (0, 0)
+
+
+def test_po_limit_holds_the_contract(world: Billfold) -> None:
+    load(
+        world,
+        contract(
+            "K-5",
+            "GB1",
+            {**SUB, "quantity": "1"},
+            currency="GBP",
+            po_number="PO-5",
+            po_amount="60.00",
+        ),
+    )
+    run = billing_run.run_billing(world, date(2026, 3, 1))
+    assert any(label == "K-5" for label, _ in run.holds)
+
+
+def test_a_killed_run_finishes_with_every_charge_billed_once(
+    world: Billfold, db_url: str, tmp_path: Path
+) -> None:
+    load(
+        world,
+        *[
+            contract(f"K-{n:03d}", c, SUB)
+            for n, c in zip(range(100, 130), ["DE1", "FR1", "GB1"] * 10, strict=True)
+        ],
+    )
+    script = (
+        "import sys; from datetime import date; from billfold.services.context import "
+        "Billfold; from billfold.services.billing_run import run_billing; "
+        "run_billing(Billfold.open(sys.argv[1]), date(2026, 3, 1), batch=10)"
+    )
+    env = {**os.environ, "BILLFOLD_TEST_KILL_AFTER_BATCHES": "1"}
+    killed = subprocess.run(
+        [sys.executable, "-c", script, db_url], env=env, check=False, capture_output=True
+    )
+    assert killed.returncode == -9  # SIGKILL, for real
+    partial = keys(world)
+    assert partial
+    billing_run.run_billing(world, date(2026, 3, 1))
+    done = keys(world)
+    assert set(partial) < set(done) and len(done) == len(set(done))
+    with world.reading() as conn:
+        per_contract = conn.execute(
+            select(billed_charges.c.contract_id, func.count()).group_by(
+                billed_charges.c.contract_id
+            )
+        ).all()
+        drafts = conn.execute(select(func.count()).select_from(invoices)).scalar_one()
+    assert all(n in (2, 3) for _, n in per_contract) and drafts > 0
