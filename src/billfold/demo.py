@@ -170,6 +170,30 @@ def tour(out: Path, data: Path) -> None:
         "2026-11-05",
     )
 
+    console.print(Rule("6b. Contracts and a billing run: exactly once, consolidated per payer"))
+    run("contracts", "import", str(data / "contracts.json"))
+    run(
+        "contracts", "complete-milestone", "K-1002", "--milestone", "golive", "--date", "2026-10-28"
+    )
+    run(
+        "contracts",
+        "change",
+        "K-1001",
+        "--charge",
+        "seats",
+        "--effective",
+        "2026-10-15",
+        "--quantity",
+        "25",
+        "--reason",
+        "5 more seats",
+    )
+    run("bill", "run", "--date", "2026-11-01", "--entity", "ACME-DE")
+    run("bill", "run", "--date", "2026-11-01", "--entity", "ACME-DE")  # bills nothing twice
+    run("bill", "review", "--run", "1")
+    run("bill", "issue", "--run", "1")
+    run("revenue", "recognize", "--period", "2026-11")
+
     console.print(Rule("7. PDF, UBL (Peppol BIS 3), CII and Factur-X, validated"))
     docs = out / "invoices"
     docs.mkdir(exist_ok=True)

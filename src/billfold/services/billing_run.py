@@ -300,9 +300,20 @@ def _draft(
     """One draft per invoice group (payer, entity, currency, terms, PO, grouping key)."""
     by_model = {m.row_id: m for m in models}
     known_skus = set(tx.conn.execute(select(products.c.sku)).scalars())
+    ends = sorted(
+        {
+            m.contract.customer
+            for m in models
+            if m.contract.bill_to and m.contract.bill_to != m.contract.customer
+        }
+    )
     names = (
-        dict(tx.conn.execute(select(customers.c.number, customers.c.name)).all())
-        if lines_by_contract
+        dict(
+            tx.conn.execute(
+                select(customers.c.number, customers.c.name).where(customers.c.number.in_(ends))
+            ).all()
+        )
+        if ends
         else {}
     )
     groups: dict[Any, list[tuple[int, BillableLine]]] = defaultdict(list)
@@ -455,7 +466,7 @@ def review_run(conn: Any, run_id: int | None = None) -> list[DraftReview]:
     if not draft_ids:
         return []
     heads = conn.execute(
-        select(invoices, customers.c.number)
+        select(invoices, customers.c.number.label("cnum"))
         .join(customers, customers.c.id == invoices.c.customer_id)
         .where(invoices.c.id.in_(draft_ids), invoices.c.status == "draft")
     ).all()
@@ -487,7 +498,7 @@ def review_run(conn: Any, run_id: int | None = None) -> list[DraftReview]:
         result.append(
             DraftReview(
                 h.id,
-                h.number,
+                h.cnum,
                 h.currency,
                 Money.from_minor(h.total_minor, h.currency),
                 int(counts.get(h.id, 0)),

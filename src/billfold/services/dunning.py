@@ -584,7 +584,7 @@ class _Renderer:
                     loc.money(Money.from_minor(it.total_minor, it.currency).amount, it.currency),
                 )
             )
-        currency = max(totals, key=lambda c: (totals[c], c))
+        currency = notice.items[0].item.currency  # the oldest item's: where to pay
         reference = notice.items[0].item.item_ref if len(notice.items) == 1 else customer.number
         pay = seller.payment_for(currency, reference)
         party = seller.party

@@ -101,9 +101,9 @@ def timesheet_key(charge_id: str, entry_id: str) -> str:
     return f"{charge_id}:timesheet:{entry_id}"
 
 
-def shipment_key(charge_id: str, shipment_id: str) -> str:
-    """The exactly-once key of one shipment (for the billing run to record when it bills it)."""
-    return f"{charge_id}:shipment:{shipment_id}"
+def shipment_key(shipment_id: str) -> str:
+    """The billing run's exactly-once key of one shipment."""
+    return f"shipment:{shipment_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,7 +349,7 @@ class _Checker:
         if isinstance(known, TimesheetRecord):
             key = timesheet_key(known.charge, known.id)
         elif isinstance(known, ShipmentRecord):
-            key = shipment_key(known.charge, known.id)
+            key = shipment_key(known.id)
         else:
             return False  # a usage record is billed as part of its period, not by itself
         if contract_id not in self.billed:
