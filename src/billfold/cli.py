@@ -29,6 +29,7 @@ from billfold.commands.common import (
 )
 from billfold.commands.invoicing import APPS as INVOICING_APPS
 from billfold.commands.invoicing import reports_app
+from billfold.commands.source_docs import APPS as SOURCE_DOC_APPS
 from billfold.errors import BillfoldError, InvalidInput
 from billfold.money import Money
 from billfold.services import customers as customer_service
@@ -64,6 +65,8 @@ for sub, name in (
 for sub, name in INVOICING_APPS:
     app.add_typer(sub, name=name)
 app.add_typer(cash_app, name="cash")
+for sub, name in SOURCE_DOC_APPS:  # usage, timesheets, shipments, exceptions
+    app.add_typer(sub, name=name)
 reports_app.registered_commands += ar_reports_app.registered_commands
 app.command("statements")(statement_command)
 app.add_typer(collections_app, name="collections")

@@ -436,7 +436,7 @@ def test_the_commands(
     world: Billfold, smtp: SmtpServer, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``billfold dunning ...`` as a user runs it (today's date: the CLI uses the real clock)."""
-    today = date.today()
+    today = datetime.now(UTC).date()
     numbers = issue(world, "DE1", "NL1", day=(today - timedelta(days=35)).isoformat())
     monkeypatch.setattr(State, "url", db_url)
     root = typer.Typer()

@@ -7,13 +7,15 @@ from datetime import date
 from typing import Any
 
 import pytest
+import typer
 from sqlalchemy import func, insert, select
 from typer.testing import CliRunner
 
 from billfold.commands.common import State
-from billfold.commands.source_docs import exceptions_app, usage_app
+from billfold.commands.source_docs import APPS
 from billfold.errors import Conflict, FileRejected, InvalidInput
 from billfold.services import source_docs as sd
+from billfold.services.billing_run import run_billing, stored_key
 from billfold.services.context import Billfold
 from billfold.services.contracts import import_contracts
 from billfold.store.tables import (
@@ -44,20 +46,20 @@ CONTRACTS = [
             {
                 "id": "api",
                 "kind": "usage",
-                "sku": "API",
+                "sku": "SUB-PRO",
                 "meter": "api_calls",
                 "pricing": {"type": "per_unit", "unit_price": "0.002"},
             },
             {
                 "id": "consulting",
                 "kind": "time_and_materials",
-                "sku": "CONSULT",
+                "sku": "TRAIN",
                 "rate_card": {"consultant": "150.00", "architect": "210.00"},
             },
             {
                 "id": "hardware",
                 "kind": "shipment",
-                "sku": "SCANNER",
+                "sku": "WIDGET",
                 "unit_price": "249.00",
                 "ordered_quantity": "40",
             },
@@ -73,7 +75,7 @@ CONTRACTS = [
             {
                 "id": "advice",
                 "kind": "time_and_materials",
-                "sku": "ADVICE",
+                "sku": "TRAIN",
                 "rate_card": {"consultant": "120.00"},
             }
         ],
@@ -218,7 +220,11 @@ def bill_period(bf: Billfold, contract: str, key: str) -> None:
         ).scalar_one()
         tx.conn.execute(
             insert(billed_charges).values(
-                charge_key=key, contract_id=cid, run_id=run_id, invoice_id=draft, amount_minor=0
+                charge_key=stored_key(cid, key),
+                contract_id=cid,
+                run_id=run_id,
+                invoice_id=draft,
+                amount_minor=0,
             )
         )
 
@@ -442,11 +448,11 @@ def test_a_billed_timesheet_entry_changed_later_is_already_billed(world: Billfol
 # --- shipments --------------------------------------------------------------------------------
 
 SHIPMENTS = SHIP_HEADER + (
-    "S1,K-1,hardware,SCANNER,30,2026-10-01\n"
-    "S2,K-1,hardware,SCANNER,15,2026-10-08\n"
-    "S3,K-1,hardware,WIDGET,1,2026-10-08\n"
-    "S4,K-1,software,SCANNER,1,2026-10-08\n"
-    "S5,K-1,hardware,SCANNER,10,2026-10-09\n"
+    "S1,K-1,hardware,WIDGET,30,2026-10-01\n"
+    "S2,K-1,hardware,WIDGET,15,2026-10-08\n"
+    "S3,K-1,hardware,BOOK,1,2026-10-08\n"
+    "S4,K-1,software,WIDGET,1,2026-10-08\n"
+    "S5,K-1,hardware,WIDGET,10,2026-10-09\n"
 )
 
 
@@ -471,7 +477,7 @@ def test_shipments_above_the_ordered_quantity_are_queued(world: Billfold) -> Non
     more = run(
         world,
         sd.import_shipments,
-        SHIP_HEADER + "S6,K-1,hardware,SCANNER,1,2026-11-02\n",
+        SHIP_HEADER + "S6,K-1,hardware,WIDGET,1,2026-11-02\n",
         "ship2.csv",
     )
     assert more.exceptions == 1  # 55 shipped already
@@ -485,19 +491,57 @@ def test_cli_import_and_queue(world: Billfold, db_url: str, tmp_path: Any) -> No
     path.write_text(USAGE)
     State.url, State.actor = db_url, "clerk"
     try:
+        cli = typer.Typer()
+        for sub, name in APPS:  # registered as cli.py does
+            cli.add_typer(sub, name=name)
         runner = CliRunner()
-        result = runner.invoke(usage_app, ["import", str(path)])
+        result = runner.invoke(cli, ["usage", "import", str(path)])
         assert result.exit_code == 0, result.output
         assert "9 records, 2 accepted, 1 duplicate(s) skipped, 6 exception(s) queued" in (
             result.output
         )
-        listed = runner.invoke(exceptions_app, ["list", "--kind", "usage"])
+        listed = runner.invoke(cli, ["exceptions", "list", "--kind", "usage"])
         assert "unknown_meter" in listed.output and "6 exception(s)" in listed.output
         e3 = next(e for e in queue(world, "usage") if e.record_id == "E3")
-        fixed = runner.invoke(exceptions_app, ["fix", str(e3.id), "--set", "meter=api_calls"])
+        fixed = runner.invoke(cli, ["exceptions", "fix", str(e3.id), "--set", "meter=api_calls"])
         assert fixed.exit_code == 0, fixed.output
-        shown = runner.invoke(exceptions_app, ["show", str(e3.id)])
+        shown = runner.invoke(cli, ["exceptions", "show", str(e3.id)])
         assert "fixed by clerk" in shown.output
     finally:
         State.url = State.actor = None
     assert count(world, usage_records) == 3
+
+
+# --- with the real billing run ----------------------------------------------------------------
+
+
+def test_after_a_billing_run_late_records_are_refused(world: Billfold) -> None:
+    run(world, sd.import_usage, USAGE, "usage.csv")
+    run(world, sd.import_timesheets, TIMESHEETS, "ts.csv")
+    run(world, sd.import_shipments, SHIPMENTS, "ship.csv")
+    result = run_billing(world, date(2026, 11, 1))
+    assert result.errors == [] and result.drafts >= 1
+    late = run(
+        world,
+        sd.import_usage,
+        USAGE_HEADER + "L1,K-1,api_calls,5,2026-10-20\nL2,K-1,api_calls,5,2026-11-02\n",
+        "late.csv",
+    )
+    assert (late.accepted, late.exceptions) == (1, 1)
+    assert reasons(world, "usage")["L1"] == "already_billed"
+    changed = run(
+        world,
+        sd.import_shipments,
+        SHIP_HEADER + "S1,K-1,hardware,WIDGET,29,2026-10-01\n",
+        "ship-fix.csv",
+    )
+    assert changed.exceptions == 1
+    assert reasons(world, "shipment")["S1"] == "already_billed"
+    # a timesheet entry approved after its period was billed goes on the next invoice
+    again = run(
+        world,
+        sd.import_timesheets,
+        TS_HEADER + "T9,K-1,consulting,ana,consultant,2026-10-20,3,lee\n",
+        "ts-late.csv",
+    )
+    assert again.accepted == 1

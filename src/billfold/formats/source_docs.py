@@ -556,6 +556,6 @@ def duplicate_problem(kind: str, rec: SourceRecord, known: SourceRecord, billed:
     what = f"{ID_COLUMN[kind]} {rec.id!r} was accepted before with other values ({diff})"
     if billed:
         return Problem(
-            ALREADY_BILLED, f"{what} and is billed already; correct it with a credit memo"
+            ALREADY_BILLED, f"{what} and is billed already (correct it with a credit memo)"
         )
     return Problem(DUPLICATE_ID, what)

@@ -100,7 +100,9 @@ class MailSender(Protocol):
 class SmtpSettings(BaseSettings):
     """The SMTP server from ``BILLFOLD_SMTP_*`` (see the module docstring)."""
 
-    model_config = SettingsConfigDict(env_prefix="BILLFOLD_SMTP_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="BILLFOLD_SMTP_", extra="ignore", populate_by_name=True
+    )
 
     host: str | None = None
     port: int = Field(default=25, ge=1, le=65535)

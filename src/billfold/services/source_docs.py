@@ -206,25 +206,14 @@ def _import(tx: Tx, kind: str, data: bytes, filename: str) -> SourceImport:
 
 
 def _exception_row(
-    tx: Tx,
-    kind: str,
-    source: str,
-    line: int,
-    values: Mapping[str, str],
-    problems: Sequence[Problem],
+    tx: Tx, kind: str, source: str, line: int, values: Mapping[str, str], problems: list[Problem]
 ) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "source_file": source,
-        "line": line,
-        "record": json.dumps(dict(values), sort_keys=True, ensure_ascii=False),
-        "reason": _reason(problems),
-        "status": "open",
-        "resolution": None,
-        "created_at": tx.now,
-        "resolved_at": None,
-        "resolved_by": None,
-    }
+    record = json.dumps(dict(values), sort_keys=True, ensure_ascii=False)
+    row = dict(kind=kind, source_file=source, line=line, record=record, reason=_reason(problems))
+    return {**row, "status": "open", "created_at": tx.now, **_UNRESOLVED}
+
+
+_UNRESOLVED = {"resolution": None, "resolved_at": None, "resolved_by": None}
 
 
 def _reason(problems: Sequence[Problem]) -> str:
@@ -466,19 +455,10 @@ def show_exception(conn: Connection, exception_id: int) -> SourceException:
 
 
 def _exception(r: Any) -> SourceException:
-    return SourceException(
-        r.id,
-        r.kind,
-        r.source_file,
-        r.line,
-        json.loads(r.record),
-        r.reason,
-        r.status,
-        json.loads(r.resolution) if r.resolution else None,
-        r.created_at,
-        r.resolved_at,
-        r.resolved_by,
-    )
+    values = dict(r._mapping)  # the dataclass fields are the table's columns
+    values["record"] = json.loads(values["record"])
+    values["resolution"] = json.loads(values["resolution"]) if values["resolution"] else None
+    return SourceException(**values)
 
 
 def _open(tx: Tx, exception_id: int) -> SourceException:
@@ -504,6 +484,24 @@ def _close(tx: Tx, exception_id: int, status: str, resolution: Mapping[str, Any]
     )
     if done.rowcount != 1:
         raise Conflict(f"source exception {exception_id} was resolved by someone else")
+
+
+def _resolve(
+    tx: Tx,
+    exc: SourceException,
+    action: str,
+    status: str,
+    resolution: Mapping[str, Any],
+    after: Mapping[str, Any] | None = None,
+) -> SourceException:
+    """Close ``exc`` with ``status`` and audit it (``after``: the audit image, default the
+    resolution)."""
+    _close(tx, exc.id, status, resolution)
+    before = {"status": "open", "reason": exc.reason, "record": exc.record}
+    tx.audit(
+        action, "source_exception", exc.id, before, {"status": status, **(after or resolution)}
+    )
+    return show_exception(tx.conn, exc.id)
 
 
 def fix_exception(tx: Tx, exception_id: int, changes: Mapping[str, str]) -> SourceException:
@@ -548,15 +546,8 @@ def fix_exception(tx: Tx, exception_id: int, changes: Mapping[str, str]) -> Sour
         "changed": changed,
         "accepted": not isinstance(verdict, str),
     }
-    _close(tx, exception_id, "fixed", resolution)
-    tx.audit(
-        "fix",
-        "source_exception",
-        exception_id,
-        before={"status": "open", "reason": exc.reason, "record": exc.record},
-        after={"status": "fixed", "record": after, "changed": changed},
-    )
-    return show_exception(tx.conn, exception_id)
+    audit = {"record": after, "changed": changed}
+    return _resolve(tx, exc, "fix", "fixed", resolution, audit)
 
 
 def release_exception(tx: Tx, exception_id: int, note: str) -> SourceException:
@@ -591,15 +582,7 @@ def release_exception(tx: Tx, exception_id: int, note: str) -> SourceException:
     resolution = {"note": note.strip(), "overridden": [str(p) for p in verdict]}
     if isinstance(rec, TimesheetRecord):
         resolution["approved_by"] = rec.approved_by
-    _close(tx, exception_id, "released", resolution)
-    tx.audit(
-        "release",
-        "source_exception",
-        exception_id,
-        before={"status": "open", "reason": exc.reason, "record": exc.record},
-        after={"status": "released", **resolution},
-    )
-    return show_exception(tx.conn, exception_id)
+    return _resolve(tx, exc, "release", "released", resolution)
 
 
 def reject_exception(tx: Tx, exception_id: int, note: str) -> SourceException:
@@ -607,15 +590,7 @@ def reject_exception(tx: Tx, exception_id: int, note: str) -> SourceException:
     if not note.strip():
         raise InvalidInput("a rejection needs a note saying why")
     exc = _open(tx, exception_id)
-    _close(tx, exception_id, "rejected", {"note": note.strip()})
-    tx.audit(
-        "reject",
-        "source_exception",
-        exception_id,
-        before={"status": "open", "reason": exc.reason, "record": exc.record},
-        after={"status": "rejected", "note": note.strip()},
-    )
-    return show_exception(tx.conn, exception_id)
+    return _resolve(tx, exc, "reject", "rejected", {"note": note.strip()})
 
 
 def _accept_one(tx: Tx, exc: SourceException, rec: SourceRecord) -> None:
