@@ -188,6 +188,13 @@ def tour(out: Path, data: Path) -> None:
         "--reason",
         "5 more seats",
     )
+    run("usage", "import", str(data / "usage.csv"))
+    run("usage", "import", str(data / "usage.csv"))  # idempotent by event id
+    run("timesheets", "import", str(data / "timesheets.csv"))
+    run("exceptions", "list")
+    run("exceptions", "fix", "5", "--set", "hours=6")  # 26 hours was a typo
+    run("exceptions", "release", "7", "--note", "approved by phone, mail to follow")
+    run("exceptions", "reject", "6", "--note", "training is not billable")
     run("bill", "run", "--date", "2026-11-01", "--entity", "ACME-DE")
     run("bill", "run", "--date", "2026-11-01", "--entity", "ACME-DE")  # bills nothing twice
     run("bill", "review", "--run", "1")
