@@ -139,6 +139,7 @@ def tour(out: Path, data: Path) -> None:
     run("ledger", "post", "--file", str(data / "correction.json"))
     run("ledger", "reverse", "5", "--date", "2026-11-03", "--reason", "wrong customer")
     run("ledger", "post", "--file", str(data / "payment.json"))
+    run("invoices", "import-open", str(data / "open_items_older.csv"))
     run("ledger", "close-period", "2026-09", "--entity", "ACME-DE")
     late = out / "late-entry.json"
     late.write_text(
@@ -288,8 +289,25 @@ def tour(out: Path, data: Path) -> None:
     run("ledger", "trial-balance", "--as-of", "2026-11-30")
     run("ledger", "ar", "--as-of", "2026-11-30")
 
-    console.print(Rule("10. The audit log is hash-chained"))
+    console.print(Rule("10. Collections: a dispute, a promise, a statement of account"))
+    run("disputes", "open", "INV-2026-000006", "--entity", "ACME-DE", "--reason", "pricing",
+        "--team", "sales", "--note", "customer expected the 2025 price list")
+    run("collections", "promise", "C-1005", "--amount", "5600.00", "--date", "2026-12-10")
+    statement = out / "statements"
+    run("statements", "C-1001", "--from", "2026-09-01", "--to", "2026-11-25", "--entity",
+        "ACME-DE", "--out", str(statement), "--logo", str(logo))
+    run("collections", "worklist", "--as-of", "2026-11-25", "--entity", "ACME-DE")
+
+    console.print(Rule("11. The audit log is hash-chained"))
     run("audit", "verify")
+
+    console.print(Rule("12. Where AR stands: aging, DSO, the charts"))
+    charts = out / "charts"
+    charts.mkdir(exist_ok=True)
+    run("reports", "kpis", "--period", "2026-11", "--entity", "ACME-DE")
+    run("reports", "dso-trend", "--months", "3", "--entity", "ACME-DE", "--chart",
+        str(charts / "dso-trend.svg"))
+    run("reports", "aging", "--as-of", "2026-11-25", "--chart", str(charts / "aging.png"))
 
     console.print(Rule("Outputs"))
     console.print(f"Database: {db}  (BILLFOLD_DATABASE_URL=sqlite:///{db})")
@@ -297,6 +315,8 @@ def tour(out: Path, data: Path) -> None:
     console.print(f"Invoices and credit notes (PDF, UBL, CII, Factur-X): {docs}")
     console.print(f"Invoice register: {register}")
     console.print(f"Cash applications: {applications}")
+    console.print(f"Statement of account: {statement}")
+    console.print(f"Charts (aging, DSO trend): {charts}")
 
 
 def main() -> None:
