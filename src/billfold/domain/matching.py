@@ -20,6 +20,7 @@ Evidence, strongest first:
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -112,9 +113,18 @@ def normalize(text: str) -> str:
     return "".join(ch for ch in text.upper() if ch.isalnum())
 
 
+_MORE_FORMS = re.compile(
+    r"\b(GMBH|AG|KG|SARL|SAS|SA|BV|NV|LTD|LIMITED|LLC|LLP|LP|INC|INCORPORATED|CORP|CORPORATION|"
+    r"CO|COMPANY|PLC|AB|AS|OY|KK|PTY|SRL|SPA|SE|OHG|UG|EK|HAFTUNGSBESCHRAENKT)\b"
+)
+_TRANSLIT = str.maketrans(
+    {"Ä": "AE", "Ö": "OE", "Ü": "UE", "ß": "SS", "É": "E", "È": "E", "Ç": "C"}
+)
+
+
 def normalize_name(name: str) -> str:
-    cleaned = re.sub(r"[^A-Z0-9 ]", " ", name.upper())
-    return " ".join(_LEGAL_FORMS.sub(" ", cleaned).split())
+    cleaned = re.sub(r"[^A-Z0-9 ]", " ", name.upper().translate(_TRANSLIT))
+    return " ".join(_MORE_FORMS.sub(" ", cleaned).split())
 
 
 def _deletions(key: str) -> set[str]:
@@ -207,7 +217,29 @@ class MatchIndex:
                         found.append((k, "named with a one-character typo"))
         return found
 
+    def neighbours(self, token: str) -> set[str]:
+        """Open items one edit or one adjacent transposition away from ``token``."""
+        norm = normalize(token)
+        if len(norm) < 8:
+            return set()
+        found: set[str] = set()
+        for d in _deletions(norm):
+            for k in self.by_deletion.get(d, ()):
+                if Levenshtein.distance(normalize(k), norm) <= 1:
+                    found.add(k)
+        for i in range(len(norm) - 1):
+            swapped = norm[:i] + norm[i + 1] + norm[i] + norm[i + 2 :]
+            found.update(self.by_norm.get(swapped, ()))
+        return found
+
     def customer_by_name(self, name: str | None, score: int) -> tuple[int | None, str]:
+        cache = self.__dict__.setdefault("_name_cache", {})
+        key = (name, score)
+        if key not in cache:
+            cache[key] = self._customer_by_name(name, score)
+        return cache[key]  # type: ignore[no-any-return]
+
+    def _customer_by_name(self, name: str | None, score: int) -> tuple[int | None, str]:
         if not name:
             return None, ""
         norm = normalize_name(name)
@@ -216,7 +248,44 @@ class MatchIndex:
             return next(iter(ids)), f"payer name '{name}' is the customer's name"
         if not norm or not self.names:
             return None, ""
-        best = process.extract(norm, list(self.names.keys()), scorer=fuzz.WRatio, limit=2)
+        if len(norm) >= 12:  # cut by the channel (NACHA 16, BAI2 35)
+            ordered = self.__dict__.get("_sorted")
+            if ordered is None:
+                ordered = self.__dict__["_sorted"] = sorted(self.names)
+            starts = set()
+            for k in ordered[bisect_left(ordered, norm) :]:
+                if not k.startswith(norm):
+                    break
+                if len(k) > len(norm):
+                    starts.add(k)
+            if len(starts) == 1:
+                ids = self.names[next(iter(starts))]
+                if len(ids) == 1:
+                    cid = next(iter(ids))
+                    return cid, f"payer name '{name}' is the start of '{self.customers[cid].name}'"
+        words = self.__dict__.get("_words")
+        if words is None:
+            words = defaultdict(set)
+            for k in self.names:
+                for w in k.split():
+                    if len(w) >= 3:
+                        words[w].add(k)
+            self.__dict__["_words"] = words
+        # fuzzy-match only against names that share an uncommon word with the payer's
+        limit = max(50, len(self.names) // 20)
+        pool = [
+            words[w] for w in norm.split() if len(w) >= 3 and 0 < len(words.get(w, ())) <= limit
+        ]
+        if not pool:
+            return None, ""
+        keys = list(set().union(*pool))
+        best = process.extract(
+            norm,
+            keys,
+            scorer=fuzz.WRatio,
+            limit=2,
+            score_cutoff=score - 4,
+        )
         if best and best[0][1] >= score and (len(best) == 1 or best[1][1] < best[0][1] - 3):
             ids = self.names[best[0][0]]
             if len(ids) == 1:
@@ -228,10 +297,25 @@ class MatchIndex:
         return None, ""
 
 
+_COMPRESSED = re.compile(r"\b([A-Z]{1,8}-20[0-9]{2}-[0-9]{3,9})((?:\s?[/+&]\s?[0-9]{1,4}\b)+)")
+
+
+def _expand(line: str) -> list[str]:
+    """``INV-2026-000123/124/130`` -> the three numbers."""
+    out = []
+    for m in _COMPRESSED.finditer(line):
+        first = m.group(1)
+        out.append(first)
+        for tail in re.findall(r"[0-9]{1,4}", m.group(2)):
+            out.append(first[: len(first) - len(tail)] + tail)
+    return out
+
+
 def tokens(receipt: ReceiptView) -> list[str]:
     """Candidate references: structured refs, remittance lines, then words of the free text."""
     found = [*receipt.refs, *(ln.reference for ln in receipt.lines)]
     for line in receipt.text:
+        found.extend(_expand(line))
         found.extend(t.strip() for t in _TOKEN.findall(line))
         found.extend(line.replace(",", " ").replace(";", " ").split())
     return [t for t in dict.fromkeys(found) if any(ch.isdigit() for ch in t)]
@@ -261,8 +345,14 @@ def match(receipt: ReceiptView, index: MatchIndex, policy: Policy = Policy()) ->
     """The best explanation of a receipt, or None when nothing points anywhere."""
     named = _named_items(receipt, index)
     customer_id, why_customer = _identify_customer(receipt, index, named)
+    payer = customer_id if why_customer.startswith("payer") else None
+    corrected = _confirm_by_amount(receipt, index, named, payer)
+    if corrected is not named:
+        named = corrected
+        customer_id, why_customer = _identify_customer(receipt, index, named)
     if receipt.lines and any(ln.amount is not None for ln in receipt.lines):
-        proposal = _by_remittance_lines(receipt, index, policy)
+        payer = customer_id if why_customer.startswith("payer") else None
+        proposal = _by_remittance_lines(receipt, index, policy, payer)
         if proposal is not None:
             return proposal
     if named:
@@ -296,6 +386,36 @@ def _named_items(receipt: ReceiptView, index: MatchIndex) -> dict[str, str]:
     return named
 
 
+def _confirm_by_amount(
+    receipt: ReceiptView, index: MatchIndex, named: dict[str, str], payer: int | None
+) -> dict[str, str]:
+    """When the items named do not add up to the payment, an open item one character away from
+    a reference whose open amount is the payment (less its discount in terms) is the one meant:
+    ``INV-2026-011866`` written, ``INV-2026-011876`` of exactly that amount open."""
+    amount = receipt.amount_minor
+    items = [index.items[k] for k in named]
+    if items and sum(i.open_minor for i in items) == amount:
+        return named
+
+    def fits(i: OpenItem) -> bool:
+        if i.currency != receipt.currency or i.open_minor <= 0:
+            return False
+        if payer is not None and not _same_family(index, payer, i.customer_id):
+            return False
+        d = _discount(i, receipt.value_date)
+        return i.open_minor == amount or (d > 0 and i.open_minor - d == amount)
+
+    candidates: set[str] = set(named)
+    for t in tokens(receipt):
+        candidates |= index.neighbours(t)
+    ok = [k for k in candidates if fits(index.items[k])]
+    if len(ok) != 1 or (ok[0] in named and len(named) == 1):
+        return named
+    if any(h == "named" for h in named.values()) and payer is None:
+        return named  # an invoice named exactly and nobody to tell it is not meant
+    return {ok[0]: "named with one character wrong; the amount confirms it"}
+
+
 def _identify_customer(
     receipt: ReceiptView, index: MatchIndex, named: dict[str, str]
 ) -> tuple[int | None, str]:
@@ -303,6 +423,10 @@ def _identify_customer(
         cid = index.accounts.get(normalize(receipt.payer_account))
         if cid is not None:
             return cid, f"payer account {receipt.payer_account} paid this customer before"
+    if receipt.payer_name:
+        cid, why = index.customer_by_name(receipt.payer_name, Policy().name_score)
+        if cid is not None:
+            return cid, why
     owners = {index.items[k].customer_id for k in named}
     if len(owners) == 1:
         cid = owners.pop()
@@ -312,14 +436,41 @@ def _identify_customer(
 
 def _same_family(index: MatchIndex, a: int, b: int) -> bool:
     ca, cb = index.customers.get(a), index.customers.get(b)
+    if (
+        ca is not None
+        and cb is not None
+        and ca.parent_id is not None
+        and ca.parent_id == cb.parent_id
+    ):
+        return True  # siblings: one group, one payment factory
     return (
         a == b or (ca is not None and ca.parent_id == b) or (cb is not None and cb.parent_id == a)
     )
 
 
+def _family(index: MatchIndex, cid: int) -> list[int]:
+    """The customer, its parent, the parent's other children and its own children."""
+    c = index.customers.get(cid)
+    top = c.parent_id if c is not None and c.parent_id is not None else cid
+    kids = index.__dict__.get("_children")
+    if kids is None:
+        kids = defaultdict(list)
+        for x in index.customers.values():
+            if x.parent_id is not None:
+                kids[x.parent_id].append(x.id)
+        index.__dict__["_children"] = kids
+    return [top, *kids.get(top, [])]
+
+
+_PARTIAL_WORDS = re.compile(
+    r"TEILZAHL|PARTIAL|ABSCHLAG|RATE\b|INSTAL|ANZAHL|RESTZAHL|SKONTO|DISCOUNT|ABZGL|LESS", re.I
+)
+
+
 def _by_remittance_lines(
-    receipt: ReceiptView, index: MatchIndex, policy: Policy
+    receipt: ReceiptView, index: MatchIndex, policy: Policy, payer: int | None = None
 ) -> Proposal | None:
+    caution: list[str] = []
     allocations: list[Allocation] = []
     reasons: list[str] = []
     unit = receipt.minor_per_unit
@@ -329,17 +480,37 @@ def _by_remittance_lines(
         hits = [
             k
             for k, _ in index.find_invoices(ln.reference)
-            if index.items[k].currency == receipt.currency
+            if index.items[k].currency == receipt.currency and index.items[k].open_minor > 0
         ]
         if len(hits) != 1:
             return None
         item = index.items[hits[0]]
         paid = int((ln.amount * unit).to_integral_value())
+        if (
+            ln.invoiced_amount is not None
+            and int((ln.invoiced_amount * unit).to_integral_value()) != item.total_minor
+        ):
+            return None  # the line describes another document than the one found
         allocations.append(
             Allocation("invoice", item.customer_id, item.number, min(paid, item.open_minor))
         )
         rest = item.open_minor - paid
         disc = int((ln.discount or 0) * unit)
+        if rest > 0 and not disc:
+            in_terms = _discount(item, receipt.value_date)
+            if in_terms and abs(rest - in_terms) <= 1:
+                disc = rest
+        if disc and _discount(item, receipt.value_date) == 0 and rest > 0:
+            caution.append("discount outside the terms")
+        if paid > item.open_minor:
+            caution.append("paid more than open")
+        if (
+            rest > _tolerance(item.open_minor, policy, unit)
+            and not disc
+            and ln.invoiced_amount is None
+            and payer is None
+        ):
+            caution.append("part payment of an invoice nobody confirms")
         if rest > 0 and disc and abs(rest - disc) <= 1:
             allocations.append(Allocation("discount", item.customer_id, item.number, rest))
             reasons.append(
@@ -357,6 +528,20 @@ def _by_remittance_lines(
     customers = {a.customer_id for a in allocations}
     cid = allocations[0].customer_id
     used = sum(a.amount_minor for a in allocations if a.kind == "invoice")
+    over = used - receipt.amount_minor
+    tol = sum(
+        _tolerance(index.items[a.item_ref].open_minor, policy, unit)
+        for a in allocations
+        if a.kind == "invoice" and a.item_ref
+    )
+    if 0 < over <= tol and not any(a.kind != "invoice" for a in allocations):
+        last = allocations[-1]
+        allocations[-1] = Allocation(
+            "invoice", last.customer_id, last.item_ref, last.amount_minor - over
+        )
+        allocations.append(Allocation("write_off", last.customer_id, last.item_ref, over))
+        reasons.append(f"{_units(over, unit)} less than the lines (a fee deducted): written off")
+        used -= over
     if used > receipt.amount_minor:
         return Proposal(
             cid,
@@ -369,6 +554,12 @@ def _by_remittance_lines(
         allocations.append(Allocation("on_account", cid, None, extra))
         reasons.append(f"{_units(extra, unit)} more than the items: kept on account")
     confidence = 99 if len(customers) == 1 else 80
+    if payer is not None and not all(_same_family(index, payer, c) for c in customers):
+        confidence = 68
+        reasons.append("but the payer looks like another customer")
+    if caution:
+        confidence = min(confidence, 85)
+        reasons.append("a human should look: " + ", ".join(dict.fromkeys(caution)))
     return Proposal(cid, tuple(allocations), confidence, "remittance names " + "; ".join(reasons))
 
 
@@ -409,8 +600,12 @@ def _by_named_items(
             base - 2,
             f"{how}; early-payment discount of {_units(discount, unit)} taken within terms",
         )
+    independent = why.startswith("payer") and penalty == 0
+    hinted = any(_PARTIAL_WORDS.search(t) for t in receipt.text)
     if amount > total:
         extra = amount - total
+        if not independent:
+            base = min(base, 90)  # over-paid and nobody to confirm the payer: a human decides
         return Proposal(
             cid,
             (*alloc, Allocation("on_account", cid, None, extra)),
@@ -428,6 +623,8 @@ def _by_named_items(
             base - 6,
             f"{how}; short by {_units(short, unit)}, within tolerance: written off",
         )
+    if not independent and not hinted:
+        base = min(base, 93)  # a short payment nobody explains: a human decides
     # partial payment: oldest first, the rest stays open with a reason
     left, partial = amount, []
     for i in items:
@@ -447,10 +644,12 @@ def _by_named_items(
 def _by_amount(
     receipt: ReceiptView, index: MatchIndex, cid: int, why: str, policy: Policy
 ) -> Proposal | None:
+    members = _family(index, cid)
     items = sorted(
         (
             index.items[k]
-            for k in index.by_customer.get(cid, ())
+            for m in members
+            for k in index.by_customer.get(m, ())
             if index.items[k].currency == receipt.currency and index.items[k].open_minor > 0
         ),
         key=lambda i: (i.due_date, i.number),
@@ -461,7 +660,7 @@ def _by_amount(
         i = equal[0]
         return Proposal(
             cid,
-            (Allocation("invoice", cid, i.number, amount),),
+            (Allocation("invoice", i.customer_id, i.number, amount),),
             91,
             f"{why}; the only open item of {_units(amount, unit)}: {i.number}",
         )
@@ -469,7 +668,7 @@ def _by_amount(
         i = equal[0]
         return Proposal(
             cid,
-            (Allocation("invoice", cid, i.number, amount),),
+            (Allocation("invoice", i.customer_id, i.number, amount),),
             70,
             f"{why}; {len(equal)} open items of {_units(amount, unit)}, oldest {i.number} proposed",
         )
@@ -485,8 +684,8 @@ def _by_amount(
         return Proposal(
             cid,
             (
-                Allocation("invoice", cid, i.number, amount),
-                Allocation("discount", cid, i.number, d),
+                Allocation("invoice", i.customer_id, i.number, amount),
+                Allocation("discount", i.customer_id, i.number, d),
             ),
             90,
             f"{why}; {i.number} less its early-payment discount",
@@ -496,7 +695,7 @@ def _by_amount(
         numbers = ", ".join(i.number for i in combo)
         return Proposal(
             cid,
-            tuple(Allocation("invoice", cid, i.number, i.open_minor) for i in combo),
+            tuple(Allocation("invoice", i.customer_id, i.number, i.open_minor) for i in combo),
             90,
             f"{why}; open items {numbers} add up to the payment",
         )
@@ -540,6 +739,16 @@ def _amount_only(receipt: ReceiptView, index: MatchIndex) -> Proposal | None:
     if len(hits) == 1:
         i = hits[0]
         name = index.customers[i.customer_id].name if i.customer_id in index.customers else ""
+        if receipt.payer_name and name:
+            similar = fuzz.token_set_ratio(normalize_name(receipt.payer_name), normalize_name(name))
+            if similar >= 85:
+                return Proposal(
+                    i.customer_id,
+                    (Allocation("invoice", i.customer_id, i.number, receipt.amount_minor),),
+                    90,
+                    f"the only open item of the amount, {i.number}, belongs to {name}, "
+                    f"whom the payer name '{receipt.payer_name}' resembles ({similar:.0f}%)",
+                )
         return Proposal(
             i.customer_id,
             (Allocation("invoice", i.customer_id, i.number, receipt.amount_minor),),

@@ -44,7 +44,7 @@ from billfold.services import lookups
 from billfold.services.cash_import import lines_from_json
 from billfold.services.context import Tx
 from billfold.services.ledger import post_entries
-from billfold.store.bulk import insert_rows
+from billfold.store.bulk import bulk_update, insert_rows
 from billfold.store.tables import (
     cash_applications,
     cash_suggestions,
@@ -270,39 +270,36 @@ def _proposal_json(p: Proposal) -> str:
 
 
 def _attach_advices(tx: Tx, rows: Sequence[Any]) -> dict[int, Any]:
-    """X12 820 advices whose trace number or amount and payer match a receipt join it."""
+    """X12 820 advices whose trace number, or amount and payer, match a receipt join it
+    (each advice joins one receipt)."""
     advices = tx.conn.execute(
         select(remittance_advices).where(remittance_advices.c.receipt_id.is_(None))
     ).all()
     if not advices:
         return {}
     by_ref = {a.reference: a for a in advices}
+    by_amount: dict[tuple[int, str, str], list[Any]] = defaultdict(list)
+    for a in advices:
+        if a.payer_name:
+            by_amount[(a.amount_minor, a.currency, a.payer_name.lower())].append(a)
+    used: set[int] = set()
     joined: dict[int, Any] = {}
     for r in rows:
         rem = json.loads(r.remittance or "{}")
         keys = [r.reference, r.end_to_end, *rem.get("refs", []), *rem.get("text", [])]
-        advice = next((by_ref[k] for k in keys if k and k in by_ref), None)
-        if advice is None:
-            advice = next(
-                (
-                    a
-                    for a in advices
-                    if a.amount_minor == r.amount_minor
-                    and a.currency == r.currency
-                    and a.receipt_id is None
-                    and a.payer_name
-                    and r.payer_name
-                    and a.payer_name.lower() == r.payer_name.lower()
-                ),
-                None,
-            )
-        if advice is not None and advice.id not in {a.id for a in joined.values()}:
+        candidates = [by_ref[k] for k in keys if k and k in by_ref]
+        if r.payer_name:
+            candidates += by_amount.get((r.amount_minor, r.currency, r.payer_name.lower()), [])
+        advice = next((a for a in candidates if a.id not in used), None)
+        if advice is not None:
+            used.add(advice.id)
             joined[r.id] = advice
-    for rid, advice in joined.items():
-        tx.conn.execute(
-            update(remittance_advices)
-            .where(remittance_advices.c.id == advice.id)
-            .values(receipt_id=rid)
+    if joined:
+        bulk_update(
+            tx.conn,
+            remittance_advices,
+            "id",
+            [{"id": a.id, "receipt_id": rid} for rid, a in joined.items()],
         )
     return {rid: lines_from_json(json.loads(a.lines)) for rid, a in joined.items()}
 
