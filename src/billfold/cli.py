@@ -18,6 +18,7 @@ from billfold.commands.ar_reports import ar_reports_app, statement_command
 from billfold.commands.billing import bill_app, contracts_app, revenue_app
 from billfold.commands.cash import cash_app
 from billfold.commands.collections import collections_app, disputes_app
+from billfold.commands.dunning import dunning_app
 from billfold.commands.common import (
     State,
     database_url,
@@ -70,6 +71,7 @@ for sub, name in SOURCE_DOC_APPS:  # usage, timesheets, shipments, exceptions
 reports_app.registered_commands += ar_reports_app.registered_commands
 app.command("statements")(statement_command)
 app.add_typer(collections_app, name="collections")
+app.add_typer(dunning_app, name="dunning")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(bill_app, name="bill")
 app.add_typer(revenue_app, name="revenue")

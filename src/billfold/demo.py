@@ -9,7 +9,11 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 from importlib.resources import as_file, files
 from pathlib import Path
 
@@ -290,13 +294,52 @@ def tour(out: Path, data: Path) -> None:
     run("ledger", "ar", "--as-of", "2026-11-30")
 
     console.print(Rule("10. Collections: a dispute, a promise, a statement of account"))
-    run("disputes", "open", "INV-2026-000006", "--entity", "ACME-DE", "--reason", "pricing",
-        "--team", "sales", "--note", "customer expected the 2025 price list")
+    run(
+        "disputes",
+        "open",
+        "INV-2026-000006",
+        "--entity",
+        "ACME-DE",
+        "--reason",
+        "pricing",
+        "--team",
+        "sales",
+        "--note",
+        "customer expected the 2025 price list",
+    )
     run("collections", "promise", "C-1005", "--amount", "5600.00", "--date", "2026-12-10")
     statement = out / "statements"
-    run("statements", "C-1001", "--from", "2026-09-01", "--to", "2026-11-25", "--entity",
-        "ACME-DE", "--out", str(statement), "--logo", str(logo))
+    run(
+        "statements",
+        "C-1001",
+        "--from",
+        "2026-09-01",
+        "--to",
+        "2026-11-25",
+        "--entity",
+        "ACME-DE",
+        "--out",
+        str(statement),
+        "--logo",
+        str(logo),
+    )
     run("collections", "worklist", "--as-of", "2026-11-25", "--entity", "ACME-DE")
+
+    console.print(Rule("10b. Dunning: reminders by e-mail, computed from the ledger"))
+    outbox = out / "outbox"
+    with local_smtp(outbox) as port:
+        os.environ.update(
+            {
+                "BILLFOLD_SMTP_HOST": "127.0.0.1",
+                "BILLFOLD_SMTP_PORT": str(port),
+                "BILLFOLD_SMTP_FROM": "Acme Europe Billing <billing@acme.example>",
+            }
+        )
+        run("dunning", "policies")
+        run("dunning", "run", "--date", "2026-11-25", "--dry-run")
+        run("dunning", "run", "--date", "2026-11-25")
+        run("dunning", "run", "--date", "2026-11-25")  # the same day again: nothing twice
+    run("dunning", "history")
 
     console.print(Rule("11. The audit log is hash-chained"))
     run("audit", "verify")
@@ -305,8 +348,16 @@ def tour(out: Path, data: Path) -> None:
     charts = out / "charts"
     charts.mkdir(exist_ok=True)
     run("reports", "kpis", "--period", "2026-11", "--entity", "ACME-DE")
-    run("reports", "dso-trend", "--months", "3", "--entity", "ACME-DE", "--chart",
-        str(charts / "dso-trend.svg"))
+    run(
+        "reports",
+        "dso-trend",
+        "--months",
+        "3",
+        "--entity",
+        "ACME-DE",
+        "--chart",
+        str(charts / "dso-trend.svg"),
+    )
     run("reports", "aging", "--as-of", "2026-11-25", "--chart", str(charts / "aging.png"))
 
     console.print(Rule("Outputs"))
@@ -317,6 +368,31 @@ def tour(out: Path, data: Path) -> None:
     console.print(f"Cash applications: {applications}")
     console.print(f"Statement of account: {statement}")
     console.print(f"Charts (aging, DSO trend): {charts}")
+    console.print(f"Reminders sent (as received by a local SMTP server): {outbox}")
+
+
+@contextmanager
+def local_smtp(folder: Path) -> Iterator[int]:
+    """A real SMTP server on localhost that files every message it receives as .eml."""
+    from aiosmtpd.controller import Controller
+
+    folder.mkdir(parents=True, exist_ok=True)
+
+    class Outbox:
+        async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+            n = len(list(folder.glob("*.eml"))) + 1
+            (folder / f"{n:03d}.eml").write_bytes(envelope.content)
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    controller = Controller(Outbox(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
 
 
 def main() -> None:

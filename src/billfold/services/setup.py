@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from billfold.errors import Conflict
 from billfold.services.context import Billfold
+from billfold.services.dunning import ensure_default_dunning
 from billfold.services.entities import NewEntity, create_entity
 from billfold.services.ledger import load_chart
 from billfold.store import migrate
@@ -26,6 +27,7 @@ def initialise(
     app = Billfold(engine, actor)
     with app.transaction() as tx:
         load_chart(tx)
+        ensure_default_dunning(tx)
         if entity is not None:
             exists = tx.conn.execute(
                 select(legal_entities.c.id).where(
