@@ -18,7 +18,6 @@ from billfold.commands.ar_reports import ar_reports_app, statement_command
 from billfold.commands.billing import bill_app, contracts_app, revenue_app
 from billfold.commands.cash import cash_app
 from billfold.commands.collections import collections_app, disputes_app
-from billfold.commands.dunning import dunning_app
 from billfold.commands.common import (
     State,
     database_url,
@@ -28,6 +27,7 @@ from billfold.commands.common import (
     parse_date,
     read_file,
 )
+from billfold.commands.dunning import dunning_app
 from billfold.commands.invoicing import APPS as INVOICING_APPS
 from billfold.commands.invoicing import reports_app
 from billfold.commands.source_docs import APPS as SOURCE_DOC_APPS

@@ -13,9 +13,9 @@ import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 from importlib.resources import as_file, files
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.rule import Rule
