@@ -21,7 +21,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from billfold.domain.invoice_calc import ComputedInvoice, LineInput, compute_invoice
-from billfold.domain.ledger import EntryDraft, PostingLine
 from billfold.domain.tax import TaxContext, TaxEngine
 from billfold.domain.terms import parse_terms
 from billfold.errors import Conflict, InvalidInput, NotFound
@@ -29,7 +28,7 @@ from billfold.formats.invoice_json import InvoiceRequest, LineRequest
 from billfold.money import Currency, Money, Rounding
 from billfold.services import catalog, fx, lookups
 from billfold.services.context import Tx
-from billfold.services.ledger import ensure_open, post_entries
+from billfold.services.ledger import MinorEntry, MinorLine, ensure_open, post_minor_entries
 from billfold.services.parties import Buyer, Seller, load_buyers, load_seller, party_to_json
 from billfold.services.tax_rates import load_engine
 from billfold.store.bulk import bulk_insert, bulk_update, insert_rows
@@ -478,7 +477,11 @@ def _issue_batch(tx: Tx, ids: list[int]) -> list[str]:
     tax_accounts = ensure_tax_accounts(
         tx, {_tax_account(t) for rows in taxes.values() for t in rows if t.tax_minor}
     )
-    ar_account = lookups.account_by_role(tx, "ar_control")[1]
+    ar_account_id = lookups.account_by_role(tx, "ar_control")[0]
+    accounts_by_code = lookups.account_ids(
+        tx,
+        {ln.revenue_account for rows in lines.values() for ln in rows} | set(tax_accounts.values()),
+    )
     corrected = _numbers_of(tx.conn, {h.corrects_id for h in heads.values() if h.corrects_id})
     drafts = []
     for iid in ordered:
@@ -487,16 +490,16 @@ def _issue_batch(tx: Tx, ids: list[int]) -> list[str]:
             _issue_entry(
                 h,
                 numbers[iid],
-                sellers[h.entity_id].code,
                 cust_numbers[h.customer_id],
                 lines[iid],
                 taxes[iid],
                 tax_accounts,
-                ar_account,
+                accounts_by_code,
+                ar_account_id,
                 corrected.get(h.corrects_id),
             )
         )
-    entry_ids = post_entries(tx, [d for d in drafts if d is not None], audit=False)
+    entry_ids = post_minor_entries(tx, [d for d in drafts if d is not None], ar_account_id)
     entry_iter = iter(entry_ids)
     updates = []
     party_json: dict[tuple[str, int], str] = {}  # each party serialised once per batch
@@ -652,14 +655,14 @@ def ensure_tax_accounts(tx: Tx, keys: set[tuple[str, str]]) -> dict[tuple[str, s
 def _issue_entry(
     h: Any,
     number: str,
-    entity: str,
     customer: str,
     lines: list[Any],
     taxes: list[Any],
     tax_accounts: dict[tuple[str, str], str],
-    ar_account: str,
+    accounts_by_code: dict[str, int],
+    ar_account_id: int,
     corrected_number: str | None,
-) -> EntryDraft | None:
+) -> MinorEntry | None:
     """Invoices and debit notes are open items of their own; a credit note is posted against
     the invoice it credits, so that invoice's open amount drops at once."""
     if h.doc_type == "credit_note":
@@ -667,19 +670,29 @@ def _issue_entry(
         return build_entry(
             h,
             number,
-            entity,
             customer,
             lines,
             taxes,
             tax_accounts,
+            accounts_by_code,
             -1,
             "invoice",
             corrected_number,
-            ar_account,
+            ar_account_id,
         )
     item_type = "debit_note" if h.doc_type == "debit_note" else "invoice"
     return build_entry(
-        h, number, entity, customer, lines, taxes, tax_accounts, 1, item_type, number, ar_account
+        h,
+        number,
+        customer,
+        lines,
+        taxes,
+        tax_accounts,
+        accounts_by_code,
+        1,
+        item_type,
+        number,
+        ar_account_id,
     )
 
 
@@ -693,62 +706,63 @@ def _numbers_of(conn: Connection, ids: set[int]) -> dict[int, str]:
 def build_entry(
     h: Any,
     number: str,
-    entity: str,
     customer: str,
     lines: Sequence[Any],
     taxes: Sequence[Any],
     tax_accounts: dict[tuple[str, str], str],
+    accounts_by_code: dict[str, int],
     sign: int,
     item_type: str,
     item_ref: str,
-    ar_account: str,
-) -> EntryDraft | None:
+    ar_account_id: int,
+) -> MinorEntry | None:
     """Dr AR / Cr revenue per account / Cr tax payable per jurisdiction and rate (sign -1: the
-    mirror image, for credit notes). Functional amounts at the document's frozen rate; the AR
-    line takes what makes the functional side balance."""
+    mirror image, for credit notes), in integer minor units. Functional amounts at the
+    document's frozen rate; the AR line takes what makes the functional side balance."""
     cur, fcur = h.currency, h.functional_currency
-    rate, mode = Decimal(h.fx_rate), Rounding(h.rounding)
     credits: dict[str, int] = defaultdict(int)
     for ln in lines:
         credits[ln.revenue_account] += ln.net_minor
     for t in taxes:
         if t.tax_minor:
             credits[tax_accounts[_tax_account(t)]] += t.tax_minor
+    if cur == fcur:  # the common case: no conversion
+
+        def to_functional(minor: int) -> int:
+            return minor
+    else:
+        rate, mode = Decimal(h.fx_rate), Rounding(h.rounding)
+        unit = Money.from_minor(1, cur).amount
+
+        def to_functional(minor: int) -> int:
+            return Money.rounded(unit * minor * rate, fcur, mode).minor
+
     posting_lines = []
     functional_sum = 0
     for account, minor in credits.items():
         if minor == 0:
             continue
-        amount = Money.from_minor(-sign * minor, cur)
-        functional = (
-            amount
-            if cur == fcur  # the common case: no conversion
-            else Money.rounded(amount.amount * rate, fcur, mode)
-        )
-        functional_sum += functional.minor
-        posting_lines.append(PostingLine(account, amount, functional))
+        amount = -sign * minor
+        functional = to_functional(amount)
+        functional_sum += functional
+        posting_lines.append(MinorLine(accounts_by_code[account], cur, amount, functional))
     total = sum(credits.values())
     if total == 0 and not posting_lines:
         return None
     posting_lines.insert(
         0,
-        PostingLine(
-            ar_account,
-            Money.from_minor(sign * total, cur),
-            Money.from_minor(-functional_sum, fcur),
-            customer,
-            item_type,
-            item_ref,
+        MinorLine(
+            ar_account_id, cur, sign * total, -functional_sum, h.customer_id, item_type, item_ref
         ),
     )
     kind = {"invoice": "Invoice", "credit_note": "Credit note", "debit_note": "Debit note"}
-    return EntryDraft(
-        entity,
+    return MinorEntry(
+        h.entity_id,
         h.issue_date,
         f"{kind[h.doc_type]} {number} {customer}",
+        h.doc_type,
+        number,
         tuple(posting_lines),
-        source_type=h.doc_type,
-        source_ref=number,
     )
 
 

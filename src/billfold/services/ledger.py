@@ -25,7 +25,15 @@ from billfold.domain.ledger import (
     period_of,
     reversal_lines,
 )
-from billfold.errors import ClosedPeriod, Conflict, FileRejected, InvalidInput, NotFound, RowError
+from billfold.errors import (
+    ClosedPeriod,
+    Conflict,
+    FileRejected,
+    InvalidInput,
+    NotFound,
+    RowError,
+    UnbalancedEntry,
+)
 from billfold.formats.customers_csv import decode_text
 from billfold.money import Money
 from billfold.services import lookups
@@ -324,6 +332,109 @@ def post_entries(tx: Tx, drafts: Sequence[EntryDraft], *, audit: bool = True) ->
     if audit:
         for entry_id, d in zip(ids, drafts, strict=True):
             tx.audit("post", "journal_entry", entry_id, after=_entry_summary(d))
+    return ids
+
+
+@dataclass(frozen=True, slots=True)
+class MinorLine:
+    """A posting line in integer minor units, for system entries built in bulk (debit > 0)."""
+
+    account_id: int
+    currency: str
+    amount_minor: int
+    functional_minor: int
+    customer_id: int | None = None
+    item_type: str | None = None
+    item_ref: str | None = None
+    memo: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MinorEntry:
+    entity_id: int
+    entry_date: date
+    description: str
+    source_type: str
+    source_ref: str | None
+    lines: tuple[MinorLine, ...]
+
+
+def post_minor_entries(tx: Tx, entries: Sequence[MinorEntry], ar_account_id: int) -> list[int]:
+    """The bulk door into the ledger for entries the system builds itself (issuing): the same
+    rules as ``post_entries`` - balanced per currency and in functional currency, AR lines name
+    their customer, open periods - checked in integers, without building Money objects."""
+    if not entries:
+        return []
+    dates: dict[int, set[date]] = {}
+    for e in entries:
+        if len(e.lines) < 2:
+            raise UnbalancedEntry(f"journal entry '{e.description}' needs at least two lines")
+        per_currency: dict[str, int] = {}
+        functional = 0
+        for n, ln in enumerate(e.lines, start=1):
+            per_currency[ln.currency] = per_currency.get(ln.currency, 0) + ln.amount_minor
+            functional += ln.functional_minor
+            if ln.amount_minor * ln.functional_minor < 0:
+                raise UnbalancedEntry(
+                    f"journal entry '{e.description}' line {n}: amount and "
+                    "functional amount have opposite signs"
+                )
+            if (
+                ln.account_id == ar_account_id or ln.item_ref is not None
+            ) and ln.customer_id is None:
+                raise InvalidInput(
+                    f"journal entry '{e.description}' line {n}: a posting to "
+                    "AR control (or an open item) must name the customer"
+                )
+        if functional or any(per_currency.values()):
+            raise UnbalancedEntry(
+                f"journal entry '{e.description}' does not balance "
+                f"({per_currency}, functional {functional})"
+            )
+        dates.setdefault(e.entity_id, set()).add(e.entry_date)
+    for entity_id, days in dates.items():
+        ent = lookups.entity_by_id(tx.conn, entity_id)
+        ensure_open(tx, entity_id, ent.code, sorted(days))
+    ids = insert_rows(
+        tx.conn,
+        journal_entries,
+        [
+            {
+                "entity_id": e.entity_id,
+                "entry_date": e.entry_date,
+                "period": period_of(e.entry_date),
+                "description": e.description[:400],
+                "source_type": e.source_type,
+                "source_ref": e.source_ref,
+                "reverses_id": None,
+                "created_at": tx.now,
+                "actor": tx.actor,
+            }
+            for e in entries
+        ],
+    )
+    bulk_insert(
+        tx.conn,
+        postings,
+        [
+            {
+                "entry_id": entry_id,
+                "line_no": n,
+                "entity_id": e.entity_id,
+                "entry_date": e.entry_date,
+                "account_id": ln.account_id,
+                "currency": ln.currency,
+                "amount_minor": ln.amount_minor,
+                "functional_minor": ln.functional_minor,
+                "customer_id": ln.customer_id,
+                "item_type": ln.item_type,
+                "item_ref": ln.item_ref,
+                "memo": ln.memo,
+            }
+            for entry_id, e in zip(ids, entries, strict=True)
+            for n, ln in enumerate(e.lines, start=1)
+        ],
+    )
     return ids
 
 
