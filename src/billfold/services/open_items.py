@@ -57,11 +57,15 @@ def import_open_items(tx: Tx, data: bytes, filename: str, entity: str | None = N
     )
     errors: list[RowError] = []
     numbers = {r.get("customer_number", "") for _, r in rows}
-    known = set(
-        tx.conn.execute(
-            select(customers.c.number).where(customers.c.number.in_(sorted(numbers)))
-        ).scalars()
-    )
+    wanted = sorted(n for n in numbers if n)
+    known: set[str] = set()
+    for start in range(0, len(wanted), 5000):  # PostgreSQL takes at most 65,535 parameters
+        chunk = wanted[start : start + 5000]
+        known |= set(
+            tx.conn.execute(
+                select(customers.c.number).where(customers.c.number.in_(chunk))
+            ).scalars()
+        )
     buyers = load_buyers(tx.conn, known)
     parsed = []
     seen: dict[tuple[str, str], int] = {}
