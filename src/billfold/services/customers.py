@@ -117,6 +117,8 @@ def import_customers(tx: Tx, data: bytes, filename: str) -> ImportResult:
     for p in changed:
         values = _customer_row(p.record, tx)
         del values["created_at"]
+        # a credit hold (set by hand or by dunning) is released on purpose, never by a re-import
+        values["on_hold"] = p.record.on_hold or before[ids[p.record.number]].on_hold
         tx.conn.execute(
             update(customers).where(customers.c.id == ids[p.record.number]).values(**values)
         )
