@@ -229,8 +229,9 @@ def history(plan: Plan, entity_id: int, ar_id: int, sqlite: bool) -> Iterator[Ro
             share = 1.0 if plan.settled(i, k) else rng.uniform(0.3, 0.95)
             paid = amount if share == 1.0 else int(amount * share)
             fpaid = functional if share == 1.0 else round(paid * RATES[currency])
+            left = (AS_OF - issued).days  # paid 3-120 days later, never after the as-of date
             days = sorted(
-                min(AS_OF, issued + timedelta(days=rng.randint(3, 120))) for _ in range(k)
+                issued + timedelta(days=rng.randint(min(3, left), min(120, left))) for _ in range(k)
             )
             for d, a, f in zip(days, split(paid, k), split(fpaid, k), strict=True):
                 events.append((d, 1, "receipt", i, customer, currency, -a, -f))

@@ -62,6 +62,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.benchlib import (
     StatementCounter,
+    console,
     explain,
     in_process,
     peak_rss_mib,
@@ -74,7 +75,6 @@ from benchmarks.benchlib import (
     verdict,
 )
 from benchmarks.billing_world import NOW, RUN_DATE, seed
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -99,8 +99,6 @@ AIM_INVOICES_PER_S = 10_000
 TARGET_RATIO = 1 / 3
 TARGET_RSS_MIB = 1024
 OUT_DIR = Path("bench-output")
-
-console = Console()
 
 
 WRITTEN_TABLES = (billing_runs, invoices, invoice_lines, invoice_line_taxes, billed_charges)
@@ -190,14 +188,23 @@ def payer_batches_chunked(app: Billfold, ids: list[int], size: int) -> list[list
 # --- the run (own process) -------------------------------------------------------------------
 
 
-def run(
-    url: str, n: int, batch: int, profile: Path | None, breakdown: bool, fix: bool
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Options:
+    contracts: int
+    batch: int
+    profile: bool = False
+    breakdown: bool = False
+    fix_payer_batches: bool = False
+    pg_analyze_every: int = 0  # batches; 0: never
+
+
+def run(url: str, opts: Options, profile: Path | None) -> dict[str, Any]:
     """``run_billing`` on RUN_DATE, measured; returns the figures."""
+    n, batch = opts.contracts, opts.batch
     timer = StageTimer()
-    if breakdown:
+    if opts.breakdown:
         timer.install()
-    if fix:
+    if opts.fix_payer_batches:
         billing_run._payer_batches = payer_batches_chunked
     app = Billfold.open(url, actor="bench")
     app.clock = lambda: NOW
@@ -213,10 +220,20 @@ def run(
     profiler = cProfile.Profile() if profile else None
     started = time.perf_counter()
 
+    analyzed = 0.0
+
     def progress(count: int) -> None:
-        nonlocal done
+        nonlocal done, analyzed
         done += count
         samples.append((done, time.perf_counter() - started, rss_mib()))
+        every = opts.pg_analyze_every
+        if every and len(samples) % every == 0 and app.engine.dialect.name == "postgresql":
+            began = time.perf_counter()  # what autovacuum would do (it is off on this server)
+            with app.engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                    "ANALYZE billed_charges, invoices, invoice_lines, invoice_line_taxes"
+                )
+            analyzed += time.perf_counter() - began
 
     if profiler:
         profiler.enable()
@@ -274,10 +291,12 @@ def run(
         "progress": [(s[0], round(s[1], 2)) for s in thin(samples, 20)],
         "audit_from": before["audit_log"],
         "profiled": profile is not None,
-        "fix_payer_batches": fix,
+        "fix_payer_batches": opts.fix_payer_batches,
+        "pg_analyze_every": opts.pg_analyze_every,
+        "analyze_seconds": round(analyzed, 3),
         "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
     }
-    if breakdown:
+    if opts.breakdown:
         figures["breakdown"] = {
             label: {"seconds": round(timer.seconds[label], 3), "calls": timer.calls[label]}
             for _, _, label in STAGES
@@ -409,15 +428,6 @@ def _baseline_postgres(url: str, scratch_url: str, queries: Queries) -> tuple[in
 # --- one engine ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Options:
-    contracts: int
-    batch: int
-    profile: bool = False
-    breakdown: bool = False
-    fix_payer_batches: bool = False
-
-
 def run_engine(engine: str, opts: Options) -> dict[str, Any]:
     if engine == "sqlite":
         dbs = sqlite_databases("bench_billing_")
@@ -437,9 +447,7 @@ def run_engine(engine: str, opts: Options) -> dict[str, Any]:
         console.log(f"[{engine}] billing run over {n:,} contracts")
         prof = OUT_DIR / f"billing_run_profile_{engine}.prof" if opts.profile else None
         try:
-            result["run"] = in_process(
-                run, dbs.url, n, opts.batch, prof, opts.breakdown, opts.fix_payer_batches
-            )
+            result["run"] = in_process(run, dbs.url, opts, prof)
         except Exception as exc:  # report it (e.g. too many bound parameters) and go on
             first = str(exc).strip().splitlines()[0][:300]
             console.print(f"[red]{engine}: the run failed: {type(exc).__name__}: {first}[/red]")
@@ -566,31 +574,43 @@ def show(results: list[dict[str, Any]]) -> None:
             console.print(r["run"]["profile_tottime25"], markup=False, highlight=False)
 
 
+def variant(run_figures: dict[str, Any]) -> str:
+    """What was swapped in or added to the real run (``-``: nothing)."""
+    parts = []
+    if run_figures.get("fix_payer_batches"):
+        parts.append("chunked payer query")
+    if run_figures.get("pg_analyze_every"):
+        parts.append(f"ANALYZE every {run_figures['pg_analyze_every']} batches")
+    return ", ".join(parts) or "-"
+
+
 def show_growth(out_dir: Path) -> None:
     """Time and memory against volume, from every billing_run*.json in ``out_dir``."""
-    found: dict[tuple[str, int], dict[str, Any]] = {}
+    found: dict[tuple[str, int, str], dict[str, Any]] = {}
     for path in sorted(out_dir.glob("billing_run*.json")):
         try:
             doc = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             continue
         for r in doc.get("results", []):
-            if "run" in r and not r["run"].get("profiled"):
-                found[(r["engine"], r["contracts"])] = r
-    sizes = sorted({n for _, n in found})
-    if len(sizes) < 2:
+            if "run" in r and not r["run"].get("profiled") and not r["run"].get("breakdown"):
+                found[(r["engine"], r["contracts"], variant(r["run"]))] = r
+    if len({n for _, n, _ in found}) < 2:
         return
     table = Table(title="Growth: billing run time and memory by volume")
-    for col in ("engine", "contracts", "run s", "contracts/s", "invoices/s", "peak RSS MiB"):
+    columns = ("engine", "contracts", "variant", "run s", "contracts/s", "invoices/s")
+    for col in (*columns, "peak RSS MiB", "load avg"):
         table.add_column(col, justify="right")
-    for (engine, n), r in sorted(found.items()):
+    for (engine, n, what), r in sorted(found.items()):
         table.add_row(
             engine,
             f"{n:,}",
+            what,
             f"{r['run']['seconds']:,.1f}",
             f"{r['run']['contracts_per_second']:,.0f}",
             f"{r['run']['invoices_per_second']:,.0f}",
             f"{r['run']['rss_mib']['peak']:,.0f}",
+            f"{r['run'].get('load_average_1min', {}).get('before', 0):.1f}",
         )
     console.print(table)
 
@@ -621,6 +641,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="swap in a chunked _payer_batches (needed above 65,535 contracts on PostgreSQL)",
     )
+    parser.add_argument(
+        "--pg-analyze-every",
+        type=int,
+        default=0,
+        metavar="BATCHES",
+        help="PostgreSQL: ANALYZE the growing tables every BATCHES batches (autovacuum is off)",
+    )
     parser.add_argument("--out", type=Path, help="JSON results file")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
@@ -633,7 +660,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.contracts == DEFAULT_CONTRACTS
         else f"billing_run_{args.contracts}.json"
     )
-    opts = Options(args.contracts, args.batch, args.profile, args.breakdown, args.fix_payer_batches)
+    opts = Options(
+        args.contracts,
+        args.batch,
+        args.profile,
+        args.breakdown,
+        args.fix_payer_batches,
+        args.pg_analyze_every,
+    )
     results = [run_engine(e, opts) for e in engines]
     show(results)
     out.parent.mkdir(parents=True, exist_ok=True)

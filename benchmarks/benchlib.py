@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 PG_SERVER_URL = os.environ.get(
     "BILLFOLD_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-console = Console()
+console = Console(width=max(110, shutil.get_terminal_size().columns))
 
 
 # --- databases -------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from rich.console import Console
+from benchmarks.benchlib import console
 from sqlalchemy import select, text
 
 from billfold.services import catalog, entities
@@ -37,7 +37,6 @@ RUN_DATE = date(2026, 11, 1)
 NOW = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
 OCTOBER = date(2026, 10, 1)
 SEED_CHUNK = 20_000  # contracts per seeding transaction
-console = Console()
 
 
 # --- the generated world ---------------------------------------------------------------------
