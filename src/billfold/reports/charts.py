@@ -82,15 +82,18 @@ def save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def _figure(rows: int = 1, width: float = 8.0, height: float = 4.5) -> tuple[Figure, list[Axes]]:
+Inches = float  # figure sizes  # float-ok
+
+
+def _figure(rows: int = 1, width: Inches = 8.0, height: Inches = 4.5) -> tuple[Figure, list[Axes]]:
     with matplotlib.rc_context(_RC):
         fig = Figure(figsize=(width, height * rows), layout="constrained")
         axes = [fig.add_subplot(rows, 1, n + 1) for n in range(rows)]
     return fig, axes
 
 
-def _f(value: Decimal) -> float:
-    return float(value)
+def _f(value: Decimal) -> float:  # float-ok: not money
+    return float(value)  # float-ok: not money
 
 
 # --- aging -------------------------------------------------------------------------------------
@@ -167,7 +170,7 @@ def dso_trend_figure(points: Sequence[DsoPoint], title: str = "DSO trend") -> Fi
         ("Best possible DSO", [p.best_possible_dso for p in points], ":", UP),
     )
     for name, values, style, color in series:
-        ys = [float("nan") if v is None else _f(v) for v in values]
+        ys = [float("nan") if v is None else _f(v) for v in values]  # float-ok: not money
         ax.plot(labels, ys, style, marker="o", label=name, color=color)
         for x, v in enumerate(values):
             if v is not None:

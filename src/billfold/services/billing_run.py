@@ -493,7 +493,8 @@ def review_run(conn: Any, run_id: int | None = None) -> list[DraftReview]:
             notes.append("zero invoice")
         avg = usual.get(h.customer_id)
         if avg and h.total_minor > 3 * float(avg):  # float-ok: a ratio for a warning only
-            notes.append(f"{h.total_minor / float(avg):.1f}x the customer's usual invoice")
+            ratio = h.total_minor / float(avg)  # float-ok: a ratio for a warning only
+            notes.append(f"{ratio:.1f}x the customer's usual invoice")
         notes += po_use.get(h.id, [])
         result.append(
             DraftReview(

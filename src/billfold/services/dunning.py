@@ -306,9 +306,9 @@ class DunningSummary:
     skipped: list[SkippedItem] = field(default_factory=list)
     messages: list[RenderedMessage] = field(default_factory=list)
     credit_holds: list[str] = field(default_factory=list)
-    plan_seconds: float = 0.0
-    send_seconds: float = 0.0
-    seconds: float = 0.0
+    plan_seconds: float = 0.0  # float-ok: timing
+    send_seconds: float = 0.0  # float-ok: timing
+    seconds: float = 0.0  # float-ok: timing
 
     @property
     def complete(self) -> bool:

@@ -110,7 +110,7 @@ class SmtpSettings(BaseSettings):
     password: SecretStr | None = None
     starttls: bool = False
     sender: str | None = Field(default=None, validation_alias="BILLFOLD_SMTP_FROM")
-    timeout: float = Field(default=30.0, gt=0)
+    timeout: float = Field(default=30.0, gt=0)  # float-ok: timing
 
 
 def load_smtp_settings() -> SmtpSettings:
