@@ -25,8 +25,10 @@ a fresh process:
   ``billing_runs``) and rows/s; SQL statements per contract counted with SQLAlchemy's
   ``before_cursor_execute`` (``store.bulk.bulk_insert`` talks to the driver directly, so its
   ``executemany``/``COPY`` calls are *not* in the count: the rows it writes are), with the time in
-  the driver by statement kind; peak RSS of the run's process, and the RSS after every batch
-  (memory must stay flat as volume grows).
+  ``execute`` by statement kind and the plan of the slowest execution of the three costliest
+  kinds (on the database as the run left it); CPU seconds of the run's process (the figure least
+  disturbed by other work on the machine; the load average is recorded too); peak RSS of the
+  run's process and the RSS after every batch (memory must stay flat as volume grows).
 * Baseline: the same rows the run wrote, read back and inserted again into a copy of the
   database taken after the seed (same tables, indexes, triggers, foreign keys) with the driver
   directly -- ``executemany`` on SQLite, ``COPY`` on PostgreSQL -- one commit per
@@ -37,6 +39,14 @@ Targets: 5,000 draft invoices/s on both engines (aim 10,000), peak RSS under 1 G
 volume, ratio >= 1/3. Results go to a Rich table and ``bench-output/billing_run.json`` (or
 ``billing_run_<n>.json`` for other sizes); the growth table (10k -> 100k -> 1M) is built from
 every ``billing_run*.json`` found there. Default: 10,000 contracts on both engines.
+
+Options that change what runs (recorded, and shown as the "variant" in the growth table):
+``--fix-payer-batches`` swaps in a ``_payer_batches`` that looks the payers up in chunks --
+without it ``run_billing`` fails above 65,535 active contracts on PostgreSQL and 250,000 on
+SQLite (one ``IN`` with every contract id); ``--pg-analyze-every B`` runs ``ANALYZE`` on the
+tables the run grows every B batches (this server runs with autovacuum off, so their plans go
+stale); ``--batch``; ``--breakdown`` times the run's stages (exclusive wall time);
+``--profile`` runs it under cProfile.
 """
 
 from __future__ import annotations
@@ -53,7 +63,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -74,19 +84,19 @@ from benchmarks.benchlib import (
     sqlite_databases,
     verdict,
 )
+from benchmarks.billing_variants import STAGES, StageTimer, payer_batches_chunked
 from benchmarks.billing_world import NOW, RUN_DATE, seed
 from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from billfold.services import billing_run, context, invoicing
+from billfold.services import billing_run
 from billfold.services.context import Billfold
 from billfold.store.tables import (
     audit_head,
     audit_log,
     billed_charges,
     billing_runs,
-    contracts,
     invoice_line_taxes,
     invoice_lines,
     invoices,
@@ -113,76 +123,6 @@ def row_counts(conn: Any) -> dict[str, int]:
         conn.execute(select(audit_head.c.last_id).where(audit_head.c.id == 1)).scalar_one()
     )
     return counts
-
-
-# --- optional instrumentation (not in the default run) ---------------------------------------
-
-# What ``--breakdown`` times: (module, function name, label). Exclusive times (a stage's own
-# time without the stages it calls), so they add up to the run.
-STAGES: tuple[tuple[Any, str, str], ...] = (
-    (billing_run, "load_models", "load_models: contract rows -> billing models (JSON parse)"),
-    (billing_run, "billed_keys", "billed_keys: exactly-once keys of the batch"),
-    (billing_run, "_usage_totals", "_usage_totals: fetch usage records, sum in Python"),
-    (billing_run, "_timesheets", "_timesheets: fetch approved entries"),
-    (billing_run, "due_lines", "engine.due_lines: schedules, proration, rating"),
-    (billing_run, "create_drafts", "create_drafts: the rest (refs, heads, audit events)"),
-    (invoicing, "load_buyers", "create_drafts: load_buyers (4 queries per batch)"),
-    (invoicing, "_build", "create_drafts: _build (price, tax, totals per invoice)"),
-    (invoicing, "_insert_ids", "create_drafts: insert invoices (ids + bulk insert)"),
-    (invoicing, "bulk_insert", "create_drafts: bulk insert lines and line taxes"),
-    (billing_run, "bulk_insert", "bulk insert billed_charges"),
-    (context, "append_events", "audit: hash chain + bulk insert (per transaction)"),
-)
-
-
-@dataclass
-class StageTimer:
-    """Exclusive wall time per stage, with a stack so nested stages are not counted twice."""
-
-    seconds: dict[str, float] = field(default_factory=dict)
-    calls: dict[str, int] = field(default_factory=dict)
-    _stack: list[list[float]] = field(default_factory=list)
-
-    def wrap(self, label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            self._stack.append([time.perf_counter(), 0.0])
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                started, children = self._stack.pop()
-                spent = time.perf_counter() - started
-                self.seconds[label] = self.seconds.get(label, 0.0) + spent - children
-                self.calls[label] = self.calls.get(label, 0) + 1
-                if self._stack:
-                    self._stack[-1][1] += spent
-
-        return timed
-
-    def install(self) -> None:
-        for module, name, label in STAGES:
-            setattr(module, name, self.wrap(label, getattr(module, name)))
-
-
-def payer_batches_chunked(app: Billfold, ids: list[int], size: int) -> list[list[int]]:
-    """``billing_run._payer_batches`` with its one ``IN (all contract ids)`` query split into
-    chunks of 30,000 ids (``--fix-payer-batches``): the same batches, but no statement with
-    more bound parameters than PostgreSQL (65,535) or SQLite (250,000 here) accepts."""
-    payer: dict[int, int] = {}
-    with app.reading() as conn:
-        for start in range(0, len(ids), 30_000):
-            chunk = ids[start : start + 30_000]
-            query = select(contracts.c.id, contracts.c.bill_to_id).where(contracts.c.id.in_(chunk))
-            payer.update((cid, bill_to) for cid, bill_to in conn.execute(query))
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for cid in ids:
-        if len(current) >= size and payer[cid] != payer[current[-1]]:
-            batches.append(current)
-            current = []
-        current.append(cid)
-    if current:
-        batches.append(current)
-    return batches
 
 
 # --- the run (own process) -------------------------------------------------------------------
@@ -574,9 +514,14 @@ def show(results: list[dict[str, Any]]) -> None:
             console.print(r["run"]["profile_tottime25"], markup=False, highlight=False)
 
 
-def variant(run_figures: dict[str, Any]) -> str:
-    """What was swapped in or added to the real run (``-``: nothing)."""
-    parts = []
+def variant(result: dict[str, Any]) -> str:
+    """What was swapped in, added to or changed in the real run (``-``: nothing)."""
+    run_figures = result["run"]
+    parts = (
+        []
+        if result.get("batch", billing_run.BATCH) == billing_run.BATCH
+        else [f"batch {result['batch']:,}"]
+    )
     if run_figures.get("fix_payer_batches"):
         parts.append("chunked payer query")
     if run_figures.get("pg_analyze_every"):
@@ -594,7 +539,7 @@ def show_growth(out_dir: Path) -> None:
             continue
         for r in doc.get("results", []):
             if "run" in r and not r["run"].get("profiled") and not r["run"].get("breakdown"):
-                found[(r["engine"], r["contracts"], variant(r["run"]))] = r
+                found[(r["engine"], r["contracts"], variant(r))] = r
     if len({n for _, n, _ in found}) < 2:
         return
     table = Table(title="Growth: billing run time and memory by volume")

@@ -88,17 +88,18 @@ def run_billing(
             ).scalar_one()
         )
         q = (
-            select(contracts.c.id)
+            select(contracts.c.id, contracts.c.bill_to_id)
             .where(contracts.c.status == "active", contracts.c.start_date <= run_date)
             .order_by(contracts.c.bill_to_id, contracts.c.id)
         )
         if ent:
             q = q.where(contracts.c.entity_id == ent.id)
-        ids = [r[0] for r in tx.conn.execute(q)]
+        pairs = [(r[0], r[1]) for r in tx.conn.execute(q)]
+        ids = [cid for cid, _ in pairs]
         tx.audit("start", "billing_run", run_id, after={"date": run_date, "contracts": len(ids)})
     result = RunResult(run_id)
     kill_after = int(os.environ.get("BILLFOLD_TEST_KILL_AFTER_BATCHES", "0"))
-    for n, chunk in enumerate(_payer_batches(app, ids, batch), start=1):
+    for n, chunk in enumerate(_payer_batches(pairs, batch), start=1):
         with app.transaction() as tx:
             _bill_batch(tx, run_id, run_date, chunk, result)
         if progress is not None:
@@ -134,18 +135,10 @@ def run_billing(
     return result
 
 
-def _payer_batches(app: Billfold, ids: list[int], size: int) -> list[list[int]]:
-    """Batches of contracts that never split one payer's contracts (they share invoices)."""
-    with app.reading() as conn:
-        payer = (
-            dict(
-                conn.execute(
-                    select(contracts.c.id, contracts.c.bill_to_id).where(contracts.c.id.in_(ids))
-                ).all()
-            )
-            if ids
-            else {}
-        )
+def _payer_batches(pairs: list[tuple[int, int]], size: int) -> list[list[int]]:
+    """Batches of contracts (ordered by payer) that never split one payer's contracts."""
+    payer = dict(pairs)
+    ids = [cid for cid, _ in pairs]
     batches: list[list[int]] = []
     current: list[int] = []
     for cid in ids:

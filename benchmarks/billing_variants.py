@@ -1,0 +1,83 @@
+"""What ``bench_billing_run`` can swap into or wrap around the real run on request: stage
+timers (``--breakdown``) and a chunked payer lookup (``--fix-payer-batches``). Neither is part
+of the default run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from billfold.services import billing_run, context, invoicing
+from billfold.services.context import Billfold
+from billfold.store.tables import contracts
+
+# What ``--breakdown`` times: (module, function name, label). Exclusive times (a stage's own
+# time without the stages it calls), so they add up to the run.
+STAGES: tuple[tuple[Any, str, str], ...] = (
+    (billing_run, "load_models", "load_models: contract rows -> billing models (JSON parse)"),
+    (billing_run, "billed_keys", "billed_keys: exactly-once keys of the batch"),
+    (billing_run, "_usage_totals", "_usage_totals: fetch usage records, sum in Python"),
+    (billing_run, "_timesheets", "_timesheets: fetch approved entries"),
+    (billing_run, "due_lines", "engine.due_lines: schedules, proration, rating"),
+    (billing_run, "create_drafts", "create_drafts: the rest (refs, heads, audit events)"),
+    (invoicing, "load_buyers", "create_drafts: load_buyers (5 queries per batch)"),
+    (invoicing, "_build", "create_drafts: _build (price, tax, totals per invoice)"),
+    (invoicing, "_insert_ids", "create_drafts: insert invoices (ids + bulk insert)"),
+    (invoicing, "bulk_insert", "create_drafts: bulk insert lines and line taxes"),
+    (billing_run, "bulk_insert", "bulk insert billed_charges"),
+    (context, "append_events", "audit: hash chain + bulk insert (per transaction)"),
+)
+
+
+@dataclass
+class StageTimer:
+    """Exclusive wall time per stage, with a stack so nested stages are not counted twice."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    calls: dict[str, int] = field(default_factory=dict)
+    _stack: list[list[float]] = field(default_factory=list)
+
+    def wrap(self, label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            self._stack.append([time.perf_counter(), 0.0])
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                started, children = self._stack.pop()
+                spent = time.perf_counter() - started
+                self.seconds[label] = self.seconds.get(label, 0.0) + spent - children
+                self.calls[label] = self.calls.get(label, 0) + 1
+                if self._stack:
+                    self._stack[-1][1] += spent
+
+        return timed
+
+    def install(self) -> None:
+        for module, name, label in STAGES:
+            setattr(module, name, self.wrap(label, getattr(module, name)))
+
+
+def payer_batches_chunked(app: Billfold, ids: list[int], size: int) -> list[list[int]]:
+    """``billing_run._payer_batches`` with its one ``IN (all contract ids)`` query split into
+    chunks of 30,000 ids (``--fix-payer-batches``): the same batches, but no statement with
+    more bound parameters than PostgreSQL (65,535) or SQLite (250,000 here) accepts."""
+    payer: dict[int, int] = {}
+    with app.reading() as conn:
+        for start in range(0, len(ids), 30_000):
+            chunk = ids[start : start + 30_000]
+            query = select(contracts.c.id, contracts.c.bill_to_id).where(contracts.c.id.in_(chunk))
+            payer.update((cid, bill_to) for cid, bill_to in conn.execute(query))
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for cid in ids:
+        if len(current) >= size and payer[cid] != payer[current[-1]]:
+            batches.append(current)
+            current = []
+        current.append(cid)
+    if current:
+        batches.append(current)
+    return batches
