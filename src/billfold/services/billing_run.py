@@ -513,19 +513,23 @@ def _po_usage(conn: Any, draft_ids: list[int]) -> dict[int, list[str]]:
         .distinct()
     ).all()
     notes: dict[int, list[str]] = defaultdict(list)
-    for invoice_id, number, spec, cid in rows:
-        raw = _json.loads(spec)
-        if not raw.get("po_amount"):
-            continue
-        limit = Decimal(str(raw["po_amount"]))
-        used_minor = (
+    with_po = [(i, n, _json.loads(s), c) for i, n, s, c in rows]
+    with_po = [row for row in with_po if row[2].get("po_amount")]
+    po_ids = sorted({c for *_, c in with_po})
+    used_by_contract = (
+        dict(
             conn.execute(
-                select(func.sum(billed_charges.c.amount_minor)).where(
-                    billed_charges.c.contract_id == cid
-                )
-            ).scalar()
-            or 0
+                select(billed_charges.c.contract_id, func.sum(billed_charges.c.amount_minor))
+                .where(billed_charges.c.contract_id.in_(po_ids))
+                .group_by(billed_charges.c.contract_id)
+            ).all()
         )
+        if po_ids
+        else {}
+    )
+    for invoice_id, number, raw, cid in with_po:
+        limit = Decimal(str(raw["po_amount"]))
+        used_minor = used_by_contract.get(cid) or 0
         used = Money.from_minor(int(used_minor), raw["currency"]).amount
         if limit and used >= limit * Decimal("0.9"):
             notes[invoice_id].append(

@@ -320,11 +320,7 @@ def post_applications(
     entities = {
         e.id: e for e in (lookups.entity_by_id(tx.conn, i) for i in {r.entity_id for r, _ in batch})
     }
-    numbers = (
-        dict(tx.conn.execute(select(customers.c.id, customers.c.number)).all())
-        if len(batch) > 50
-        else _customer_numbers(tx.conn, batch)
-    )
+    numbers = _customer_numbers(tx.conn, batch)
     roles = {
         r: lookups.account_by_role(tx, r)[1]
         for r in (

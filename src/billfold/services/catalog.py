@@ -346,10 +346,6 @@ class PriceBook:
         return best.unit_price
 
 
-def price_for(conn: Connection, sku: str, currency: str, customer_id: int, day: date) -> Decimal:
-    return PriceBook(conn, {sku}).price(sku, currency, customer_id, day)
-
-
 def list_products(conn: Connection) -> list[Product]:
     rows = conn.execute(select(products).order_by(products.c.sku))
     return [

@@ -308,7 +308,7 @@ def post_entries(tx: Tx, drafts: Sequence[EntryDraft], *, audit: bool = True) ->
                 "actor": tx.actor,
             }
         )
-    ids = _insert_returning_ids(tx.conn, header_rows)
+    ids = insert_rows(tx.conn, journal_entries, header_rows)
     posting_rows = []
     for entry_id, d, head in zip(ids, drafts, header_rows, strict=True):
         for n, ln in enumerate(d.lines, start=1):
@@ -436,10 +436,6 @@ def post_minor_entries(tx: Tx, entries: Sequence[MinorEntry], ar_account_id: int
         ],
     )
     return ids
-
-
-def _insert_returning_ids(conn: Connection, rows: list[dict[str, object]]) -> list[int]:
-    return insert_rows(conn, journal_entries, rows)
 
 
 def _entry_summary(d: EntryDraft) -> dict[str, object]:
