@@ -14,6 +14,7 @@ by construction, and the load is not what is measured.
 
 from __future__ import annotations
 
+import importlib
 import random
 import sqlite3
 import time
@@ -335,7 +336,7 @@ class PostgresLoader:
         self.conn = psycopg.connect(
             host=u.host, port=u.port, user=u.username, password=u.password, dbname=u.database
         )
-        self.conn.execute("SET session_replication_role = replica")  # no FK triggers
+        self.conn.execute("SET session_replication_role = replica")  # no triggers (FKs, AR balances)
 
     def insert(self, table: Table, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
         with (
@@ -356,6 +357,11 @@ class PostgresLoader:
                 f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                 f"(SELECT max(id) FROM {table.name}))"
             )
+        # the loader bypassed the triggers (replica role): fill the AR balances they keep the
+        # way migration 0007 fills them for an existing database
+        backfill = importlib.import_module("billfold.store.migrations.versions.0007_ar_balances")
+        for statement in backfill.BACKFILL:
+            self.conn.execute(statement)
         self.conn.execute("VACUUM ANALYZE")  # what autovacuum would have done by now
         self.conn.close()
 

@@ -33,6 +33,7 @@ from billfold.commands.invoicing import reports_app
 from billfold.commands.source_docs import APPS as SOURCE_DOC_APPS
 from billfold.errors import BillfoldError, InvalidInput
 from billfold.money import Money
+from billfold.reports.aging import ar_balance_differences
 from billfold.services import customers as customer_service
 from billfold.services import entities as entity_service
 from billfold.services import ledger as ledger_service
@@ -547,14 +548,19 @@ def ledger_ar(
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Check the audit log's hash chain; name the first row changed behind Billfold's back."""
+    """Check the audit log's hash chain and the kept AR balances; name what was changed
+    behind Billfold's back."""
     with _app().reading() as conn:
         report = verify_chain(conn)
-    if report.ok:
-        out.print(f"OK: {report.rows} audit rows, hash chain intact.")
-        return
-    err.print(f"TAMPERED: {report.problem}")
-    raise typer.Exit(3)
+        balances = ar_balance_differences(conn) if report.ok else []
+    if not report.ok:
+        err.print(f"TAMPERED: {report.problem}", markup=False)
+        raise typer.Exit(3)
+    if balances:
+        for problem in balances:
+            err.print(f"TAMPERED: {problem}", markup=False)
+        raise typer.Exit(3)
+    out.print(f"OK: {report.rows} audit rows, hash chain intact; AR balances agree with postings.")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from billfold.domain.ledger import EntryDraft
 from billfold.errors import ClosedPeriod, Conflict
 from billfold.money import Money
+from billfold.reports import aging
 from billfold.services import ledger
 from billfold.services.context import Billfold
 
@@ -99,6 +100,12 @@ def test_subledger_equals_gl_control_after_any_sequence(db_url: str, evs: list) 
                 sub = ledger.ar_subledger_balance(conn, as_of)
                 gl = ledger.gl_control_balance(conn, as_of)
                 tb = ledger.trial_balance(conn, as_of)
+                aged = aging.aging_as_of(conn, as_of)
+                kept = aging.ar_balance_differences(conn)
+            assert kept == []
+            assert aged.reconciled, aged.checks
+            for check in aged.checks:  # the aging, rebuilt for a past date, equals the GL then
+                assert check.aging_total == gl[check.entity].amount
             for code in set(sub) | set(gl):
                 s = sub.get(code, Money.zero("EUR"))
                 g = gl.get(code, Money.zero("EUR"))

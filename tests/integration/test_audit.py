@@ -65,3 +65,45 @@ def test_inserted_row_is_named(bf: Billfold) -> None:
     assert not ok and problem == (
         f"row {last + 1} was inserted behind Billfold's back (the log ends at row {last})"
     )
+
+
+def _post_invoice(bf: Billfold, ref: str, amount: str) -> None:
+    from datetime import date
+
+    from billfold.domain.ledger import EntryDraft
+    from billfold.services import ledger
+
+    from .helpers import line
+
+    with bf.transaction() as tx:
+        ledger.post_entry(
+            tx,
+            EntryDraft(
+                "ACME-DE",
+                date(2026, 10, 1),
+                ref,
+                (line("1100", amount, "C1", ref), line("4000", f"-{amount}")),
+            ),
+        )
+
+
+def test_kept_ar_balances_agree_and_an_edit_behind_them_is_named(bf: Billfold) -> None:
+    from billfold.reports.aging import ar_balance_differences
+
+    load_customers(bf)
+    _post_invoice(bf, "INV-A", "120.00")
+    _post_invoice(bf, "INV-B", "80.50")
+    with bf.reading() as conn:
+        assert ar_balance_differences(conn) == []
+        kept = conn.execute(
+            text("SELECT item_ref, open_minor FROM ar_items ORDER BY item_ref")
+        ).all()
+    assert [tuple(r) for r in kept] == [("INV-A", 12000), ("INV-B", 8050)]
+    with bf.engine.begin() as conn:
+        conn.execute(text("UPDATE ar_items SET open_minor = 1 WHERE item_ref = 'INV-B'"))
+        conn.execute(text("DELETE FROM ar_daily"))
+    with bf.reading() as conn:
+        problems = ar_balance_differences(conn)
+    assert any("INV-B, 8050" in p and "is in the postings, not in ar_items" in p for p in problems)
+    assert any("INV-B, 1" in p and "is in ar_items, not in the postings" in p for p in problems)
+    assert any(p.startswith("AR day") and "not in ar_daily" in p for p in problems)

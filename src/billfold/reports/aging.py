@@ -18,12 +18,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, case, func, literal, or_, select, text
 
-from billfold.errors import InvalidInput
-from billfold.money import Money
+from billfold.errors import InvalidInput, NotFound
+from billfold.money import Currency, Money
 from billfold.services import lookups
-from billfold.store.tables import customers, invoices, legal_entities, postings
+from billfold.store.tables import ar_daily, ar_items, customers, legal_entities, postings
 
 DEFAULT_BUCKETS = (0, 30, 60, 90)
 
@@ -99,28 +99,63 @@ class AgingReport:
         return all(c.difference == 0 for c in self.checks)
 
 
-def _open_items(conn: Connection, as_of: date, entity_id: int | None) -> Any:
-    """Subquery: every item open at the end of ``as_of``, with its amounts (minor units)."""
+def open_items_as_of(conn: Connection, as_of: date, entity_id: int | None) -> Any:
+    """Subquery: every item open at the end of ``as_of``, with its amounts (minor units) and
+    its aging dates.
+
+    ``ar_items`` holds today's balance of every item (kept by the database on each posting).
+    When nothing has been posted to AR after ``as_of`` those balances are the answer; otherwise
+    each item's balance then is its balance now minus what was posted to it after ``as_of``.
+    """
     ar_id, _ = lookups.account_by_role(conn, "ar_control")
-    amount, functional = func.sum(postings.c.amount_minor), func.sum(postings.c.functional_minor)
-    q = (
-        select(
-            postings.c.entity_id,
-            postings.c.customer_id,
-            postings.c.item_ref,
-            postings.c.currency,
-            amount.label("open"),
-            functional.label("fopen"),
-            func.min(postings.c.entry_date).label("first_date"),
+    later = conn.execute(
+        select(postings.c.id)
+        .where(postings.c.account_id == ar_id, postings.c.entry_date > as_of)
+        .limit(1)
+    ).first()
+    it = ar_items.c
+    cols = (it.entity_id, it.customer_id, it.currency, it.item_ref)
+    dates = (it.doc_date, it.due_date, it.first_date)
+    if later is None:
+        open_: ColumnElement[Any] = it.open_minor
+        fopen: ColumnElement[Any] = it.fopen_minor
+        q = select(*cols, *dates)
+    else:
+        p = postings.c
+        ref = func.coalesce(p.item_ref, "")
+        after = (
+            select(
+                p.entity_id,
+                p.customer_id,
+                p.currency,
+                ref.label("item_ref"),
+                func.sum(p.amount_minor).label("amount"),
+                func.sum(p.functional_minor).label("functional"),
+            )
+            .where(p.account_id == ar_id, p.entry_date > as_of, p.customer_id.is_not(None))
+            .group_by(p.entity_id, p.customer_id, p.currency, ref)
+            .subquery("after")
         )
-        .where(postings.c.account_id == ar_id, postings.c.entry_date <= as_of)
-        .group_by(
-            postings.c.entity_id, postings.c.customer_id, postings.c.item_ref, postings.c.currency
+        open_ = it.open_minor - func.coalesce(after.c.amount, 0)
+        fopen = it.fopen_minor - func.coalesce(after.c.functional, 0)
+        q = (
+            select(*cols, *dates)
+            .select_from(
+                ar_items.outerjoin(
+                    after,
+                    and_(
+                        after.c.entity_id == it.entity_id,
+                        after.c.customer_id == it.customer_id,
+                        after.c.currency == it.currency,
+                        after.c.item_ref == it.item_ref,
+                    ),
+                )
+            )
+            .where(it.first_date <= as_of)
         )
-        .having(or_(amount != 0, functional != 0))
-    )
+    q = q.add_columns(open_.label("open"), fopen.label("fopen")).where(or_(open_ != 0, fopen != 0))
     if entity_id is not None:
-        q = q.where(postings.c.entity_id == entity_id)
+        q = q.where(it.entity_id == entity_id)
     return q.subquery("open_items")
 
 
@@ -142,10 +177,11 @@ def aging_as_of(
     if basis not in ("due", "invoice"):
         raise InvalidInput(f"--basis {basis!r}: expected due or invoice")
     ent = lookups.entity(conn, entity) if entity else None
-    items = _open_items(conn, as_of, ent.id if ent else None)
-    # items without an invoice row (on-account credits, manual AR) age from their first posting
-    ref_date = invoices.c.due_date if basis == "due" else invoices.c.issue_date
-    day = func.coalesce(ref_date, items.c.first_date)
+    items = open_items_as_of(conn, as_of, ent.id if ent else None)
+    # items without an invoice (on-account credits, manual AR) age from their first posting
+    day = func.coalesce(
+        items.c.due_date if basis == "due" else items.c.doc_date, items.c.first_date
+    )
     labels = bucket_labels(buckets)
     # Days past due d = as_of - day, compared as dates (portable, index-friendly):
     # current: d <= 0; bucket (lo, hi]: as_of - hi <= day < as_of - lo; last: d > last edge.
@@ -153,71 +189,71 @@ def aging_as_of(
     conds = [day >= as_of]
     conds += [and_(day < edges[k - 1], day >= edges[k]) for k in range(1, len(buckets))]
     conds.append(day < edges[-1])
-    bucket_cols = [
-        func.sum(case((c, items.c.open), else_=0)).label(f"b{i}") for i, c in enumerate(conds)
-    ]
+    # Sum per (entity, customer, currency) first; names are joined to those few rows after.
+    keys = [items.c.entity_id, items.c.currency]
+    if by == "customer":
+        keys.insert(1, items.c.customer_id)
+    sums = (
+        select(
+            *keys,
+            *[
+                func.sum(case((c, items.c.open), else_=0)).label(f"b{i}")
+                for i, c in enumerate(conds)
+            ],
+            func.sum(items.c.open).label("total"),
+            func.sum(items.c.fopen).label("ftotal"),
+            func.count().label("n"),
+        )
+        .group_by(*keys)
+        .subquery("sums")
+    )
     group_cols: list[Any]
     if by == "customer":
         group_cols = [customers.c.number, customers.c.name]
     elif by == "entity":
         group_cols = [legal_entities.c.code, legal_entities.c.name]
     else:
-        group_cols = [items.c.currency, literal("")]
-    q = (
-        select(
-            *group_cols,
-            legal_entities.c.code.label("entity_code"),
-            legal_entities.c.functional_currency,
-            items.c.currency.label("cur"),
-            *bucket_cols,
-            func.sum(items.c.open).label("total"),
-            func.sum(items.c.fopen).label("ftotal"),
-            func.count().label("n"),
-        )
-        .select_from(items)
-        .join(customers, customers.c.id == items.c.customer_id)
-        .join(legal_entities, legal_entities.c.id == items.c.entity_id)
-        .outerjoin(
-            invoices,
-            and_(invoices.c.entity_id == items.c.entity_id, invoices.c.number == items.c.item_ref),
-        )
-        .group_by(
-            *group_cols,
-            legal_entities.c.code,
-            legal_entities.c.functional_currency,
-            items.c.currency,
-        )
-        .order_by(*group_cols[:1], items.c.currency)
-    )
+        group_cols = [sums.c.currency, literal("")]
+    q = select(
+        *group_cols,
+        legal_entities.c.code,
+        legal_entities.c.functional_currency,
+        sums.c.currency,
+        sums.c.total,
+        sums.c.ftotal,
+        sums.c.n,
+        *[sums.c[f"b{i}"] for i in range(len(labels))],
+    ).join_from(sums, legal_entities, legal_entities.c.id == sums.c.entity_id)
+    if by == "customer":
+        q = q.join(customers, customers.c.id == sums.c.customer_id)
+    q = q.order_by(group_cols[0], sums.c.currency, legal_entities.c.code)
     report = AgingReport(as_of, basis, by, labels)
-    for r in conn.execute(q):
-        cur, fcur = r.cur, r.functional_currency
-
-        def amt(minor: Any, currency: str) -> Decimal:
-            return Money.from_minor(int(minor or 0), currency).amount
-
+    for key, name, code, fcur, cur, total, ftotal, n, *minors in conn.execute(q).all():
         report.rows.append(
             AgingRow(
-                str(r[0]),
-                str(r[1] or ""),
-                r.entity_code,
+                str(key),
+                str(name or ""),
+                code,
                 cur,
-                tuple(amt(getattr(r, f"b{i}"), cur) for i in range(len(labels))),
-                amt(r.total, cur),
+                tuple(_amount(m, cur) for m in minors),
+                _amount(total, cur),
                 fcur,
-                amt(r.ftotal, fcur),
-                int(r.n),
+                _amount(ftotal, fcur),
+                int(n),
             )
         )
     report.checks = _gl_checks(conn, as_of, report, ent.code if ent else None)
     return report
 
 
+def _amount(minor: Any, currency: str) -> Decimal:
+    """Minor units from SQL (int, or Decimal for PostgreSQL's SUM) as the currency's amount."""
+    return Decimal(int(minor or 0)).scaleb(-Currency.of(currency).exponent)
+
+
 def _gl_checks(
     conn: Connection, as_of: date, report: AgingReport, entity: str | None
 ) -> list[GlCheck]:
-    from billfold.services.ledger import gl_control_balance
-
     gl = gl_control_balance(conn, as_of, entity)
     aged: dict[str, Decimal] = {}
     currencies: dict[str, str] = {}
@@ -237,3 +273,65 @@ def _gl_checks(
             )
         )
     return checks
+
+
+def gl_control_balance(
+    conn: Connection, as_of: date, entity: str | None = None
+) -> dict[str, Money]:
+    """The AR control account's balance per entity at the end of ``as_of``, from its daily
+    movements (``ar_daily``, which the database adds every AR posting to; ``billfold audit
+    verify`` checks it against the postings)."""
+    le = legal_entities.c
+    q = (
+        select(le.code, le.functional_currency, func.sum(ar_daily.c.functional_minor))
+        .join_from(ar_daily, legal_entities, le.id == ar_daily.c.entity_id)
+        .where(ar_daily.c.day <= as_of)
+        .group_by(le.code, le.functional_currency)
+    )
+    if entity:
+        q = q.where(le.code == entity)
+    return {code: Money.from_minor(int(total), cur) for code, cur, total in conn.execute(q)}
+
+
+_ITEMS_FROM_POSTINGS = """
+SELECT p.entity_id, p.customer_id, p.currency, p.item_ref, p.amount, p.functional,
+       p.first_date, p.last_date, i.issue_date, i.due_date
+FROM (SELECT entity_id, customer_id, currency, COALESCE(item_ref, '') AS item_ref,
+             SUM(amount_minor) AS amount, SUM(functional_minor) AS functional,
+             MIN(entry_date) AS first_date, MAX(entry_date) AS last_date
+      FROM postings WHERE account_id = :ar AND customer_id IS NOT NULL
+      GROUP BY entity_id, customer_id, currency, COALESCE(item_ref, '')) p
+LEFT JOIN invoices i ON i.entity_id = p.entity_id AND i.number = p.item_ref
+"""
+_ITEMS_KEPT = """
+SELECT entity_id, customer_id, currency, item_ref, open_minor, fopen_minor, first_date,
+       last_date, doc_date, due_date FROM ar_items
+"""
+_DAYS_FROM_POSTINGS = """
+SELECT entity_id, entry_date, SUM(functional_minor) FROM postings WHERE account_id = :ar
+GROUP BY entity_id, entry_date
+"""
+_DAYS_KEPT = "SELECT entity_id, day, functional_minor FROM ar_daily"
+
+
+def ar_balance_differences(conn: Connection, limit: int = 5) -> list[str]:
+    """Where the kept AR balances (``ar_items``, ``ar_daily``) differ from what the postings
+    say: empty when they agree. Each difference names the row on both sides."""
+    try:
+        ar_id, _ = lookups.account_by_role(conn, "ar_control")
+    except NotFound:
+        return []  # no chart yet, so nothing posted
+    problems: list[str] = []
+    for what, derived, kept, table in (
+        ("item", _ITEMS_FROM_POSTINGS, _ITEMS_KEPT, "ar_items"),
+        ("day", _DAYS_FROM_POSTINGS, _DAYS_KEPT, "ar_daily"),
+    ):
+        for where, a, b in (
+            (f"the postings, not in {table}", derived, kept),
+            (f"{table}, not in the postings", kept, derived),
+        ):
+            rows = conn.execute(
+                text(f"SELECT * FROM ({a} EXCEPT {b}) d LIMIT {int(limit)}"), {"ar": ar_id}
+            ).all()
+            problems += [f"AR {what} ({', '.join(str(v) for v in r)}) is in {where}" for r in rows]
+    return problems

@@ -37,13 +37,12 @@ from sqlalchemy import Connection, and_, case, exists, func, or_, select
 
 from billfold.errors import InvalidInput
 from billfold.money import Money
-from billfold.reports.aging import _open_items
+from billfold.reports.aging import open_items_as_of
 from billfold.services import lookups
 from billfold.services.lookups import EntityRow
 from billfold.store.tables import (
     cash_applications,
     customers,
-    invoices,
     journal_entries,
     legal_entities,
     payment_plans,
@@ -351,25 +350,21 @@ def collections_pipeline(
         raise InvalidInput(f"--weeks {weeks}: expected 1 to 104")
     ent = entity if isinstance(entity, EntityRow) else lookups.entity(conn, entity.upper())
     schedule = _Schedule(as_of - timedelta(days=as_of.weekday()), weeks)
-    items = _open_items(conn, as_of, ent.id)
-    due = func.coalesce(invoices.c.due_date, items.c.first_date)
-    joined = items.outerjoin(
-        invoices,
-        and_(invoices.c.entity_id == items.c.entity_id, invoices.c.number == items.c.item_ref),
-    )
+    items = open_items_as_of(conn, as_of, ent.id)
+    due = func.coalesce(items.c.due_date, items.c.first_date)
     # every item by due date, bucketed in SQL; the covered ones are moved below
     bounds = [schedule.monday + timedelta(days=7 * k) for k in range(1, weeks + 1)]
     conds = [due < bounds[0]]
     conds += [and_(due >= bounds[k - 1], due < bounds[k]) for k in range(1, weeks)]
     conds.append(due >= bounds[-1])
     sums = conn.execute(
-        select(*(func.sum(case((c, items.c.fopen), else_=0)) for c in conds))
-        .select_from(joined)
-        .where(items.c.open > 0)
+        select(*(func.sum(case((c, items.c.fopen), else_=0)) for c in conds)).where(
+            items.c.open > 0
+        )
     ).one()
     for k, total in enumerate(sums):
         schedule.cells[(k, "due")] += int(total or 0)
-    _apply_plans_and_promises(conn, ent, as_of, items, joined, due, schedule)
+    _apply_plans_and_promises(conn, ent, as_of, items, due, schedule)
     fcur = ent.functional_currency
 
     def cell(k: int, source: str) -> Decimal:
@@ -401,7 +396,6 @@ def _apply_plans_and_promises(
     ent: EntityRow,
     as_of: date,
     items: Any,
-    joined: Any,
     due: Any,
     schedule: _Schedule,
 ) -> None:
@@ -425,7 +419,6 @@ def _apply_plans_and_promises(
     for r in conn.execute(
         select(items.c.customer_id, items.c.item_ref, items.c.currency, items.c.open)
         .add_columns(items.c.fopen, due.label("due"))
-        .select_from(joined)
         .where(items.c.customer_id.in_(covered))
     ):
         balances[(r.customer_id, r.currency)] += int(r.open)

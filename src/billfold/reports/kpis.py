@@ -52,7 +52,7 @@ from sqlalchemy import Connection, and_, case, exists, extract, func, literal_co
 
 from billfold.errors import InvalidInput
 from billfold.money import Money
-from billfold.reports.aging import _open_items
+from billfold.reports.aging import open_items_as_of
 from billfold.services import lookups
 from billfold.services.ledger import gl_control_balance
 from billfold.services.lookups import EntityRow
@@ -185,16 +185,10 @@ def current_ar(conn: Connection, entity: str | EntityRow, day: date) -> Money:
     currency at the invoice-date rate: the aging's open items and its due-date rule (items
     without an invoice date from their first posting), summed in SQL."""
     ent = _entity(conn, entity)
-    items = _open_items(conn, day, ent.id)
-    due = func.coalesce(invoices.c.due_date, items.c.first_date)
+    items = open_items_as_of(conn, day, ent.id)
+    due = func.coalesce(items.c.due_date, items.c.first_date)
     total = conn.execute(
-        select(func.coalesce(func.sum(items.c.fopen), 0))
-        .select_from(items)
-        .outerjoin(
-            invoices,
-            and_(invoices.c.entity_id == items.c.entity_id, invoices.c.number == items.c.item_ref),
-        )
-        .where(due >= day)
+        select(func.coalesce(func.sum(items.c.fopen), 0)).where(due >= day)
     ).scalar_one()
     return Money.from_minor(int(total), ent.functional_currency)
 

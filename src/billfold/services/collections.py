@@ -804,22 +804,17 @@ def worklist(
             x (1 + average days paid late / 30) x (2 if a promise was broken) : money that is
     large, old and owed by habitual late payers comes first.
     """
-    from billfold.reports.aging import _open_items
+    from billfold.reports.aging import open_items_as_of
 
     ent = lookups.entity(conn, entity) if entity else None
-    items = _open_items(conn, as_of, ent.id if ent else None)
-    due = func.coalesce(invoices.c.due_date, items.c.first_date)
+    items = open_items_as_of(conn, as_of, ent.id if ent else None)
+    due = func.coalesce(items.c.due_date, items.c.first_date)
     q = (
         select(
             items.c.customer_id,
             items.c.entity_id,
             func.sum(items.c.fopen).label("f"),
             func.min(due).label("oldest"),
-        )
-        .select_from(items)
-        .outerjoin(
-            invoices,
-            and_(invoices.c.entity_id == items.c.entity_id, invoices.c.number == items.c.item_ref),
         )
         .where(due < as_of)
         .group_by(items.c.customer_id, items.c.entity_id)

@@ -52,7 +52,6 @@ from billfold.domain import dunning as rules
 from billfold.domain.dunning import Level, Notice, Policy
 from billfold.errors import Conflict, DatabaseUnavailable, InvalidInput, NotFound
 from billfold.money import Money
-from billfold.services import lookups
 from billfold.services.context import Billfold, Tx
 from billfold.services.mailer import MailRejected, MailSender, MailServerUnavailable, OutgoingMail
 from billfold.services.parties import Seller, load_seller
@@ -69,7 +68,6 @@ from billfold.store.tables import (
     dunning_templates,
     invoices,
     payment_plans,
-    postings,
     promises,
 )
 
@@ -338,51 +336,38 @@ class _Plan:
 
 
 def _open_items(conn: Connection, run_date: date, latest_due: date) -> list[rules.OpenItem]:
-    ar_id, _ = lookups.account_by_role(conn, "ar_control")
-    amount = func.sum(postings.c.amount_minor)
-    balances = (
-        select(
-            postings.c.entity_id,
-            postings.c.customer_id,
-            postings.c.item_ref,
-            postings.c.currency,
-            amount.label("open"),
-        )
-        .where(
-            postings.c.account_id == ar_id,
-            postings.c.entry_date <= run_date,
-            postings.c.item_ref.is_not(None),
-        )
-        .group_by(
-            postings.c.entity_id, postings.c.customer_id, postings.c.item_ref, postings.c.currency
-        )
-        .having(amount > 0)
-        .subquery()
-    )
+    """Invoices and debit notes open at the end of ``run_date`` and due by ``latest_due``."""
+    from billfold.reports.aging import open_items_as_of
+
+    items = open_items_as_of(conn, run_date, None)
     q = (
-        select(balances, invoices.c.issue_date, invoices.c.due_date, invoices.c.total_minor)
+        select(
+            items.c.customer_id,
+            items.c.entity_id,
+            items.c.item_ref,
+            items.c.currency,
+            items.c.open,
+            invoices.c.total_minor,
+            invoices.c.issue_date,
+            invoices.c.due_date,
+        )
         .join(
             invoices,
             and_(
-                invoices.c.entity_id == balances.c.entity_id,
-                invoices.c.number == balances.c.item_ref,
-                invoices.c.customer_id == balances.c.customer_id,
+                invoices.c.entity_id == items.c.entity_id,
+                invoices.c.number == items.c.item_ref,
+                invoices.c.customer_id == items.c.customer_id,
             ),
         )
-        .where(invoices.c.doc_type != "credit_note", invoices.c.due_date <= latest_due)
+        .where(
+            items.c.open > 0,
+            items.c.due_date <= latest_due,
+            invoices.c.doc_type != "credit_note",
+        )
     )
     return [
-        rules.OpenItem(
-            r.customer_id,
-            r.entity_id,
-            r.item_ref,
-            r.currency,
-            int(r.open),
-            int(r.total_minor),
-            r.issue_date,
-            r.due_date,
-        )
-        for r in conn.execute(q)
+        rules.OpenItem(cid, eid, ref, cur, int(open_), int(total), issued, due)
+        for cid, eid, ref, cur, open_, total, issued, due in conn.execute(q).all()
     ]
 
 

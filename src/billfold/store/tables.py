@@ -261,6 +261,36 @@ postings = Table(
     ),
 )
 
+# AR balances derived from the postings by database triggers (migration 0007), so that every
+# writer keeps them exact: one row per item ever posted to AR control (closed items stay, at
+# zero), with the dates the aging needs, and the AR control account's movement per entity and
+# day. ``item_ref`` is '' for AR postings that name a customer but no item.
+ar_items = Table(
+    "ar_items",
+    metadata,
+    Column("entity_id", BigInteger, primary_key=True),
+    Column("customer_id", BigInteger, primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("item_ref", String(80), primary_key=True),
+    Column("open_minor", BigInteger, nullable=False),
+    Column("fopen_minor", BigInteger, nullable=False),
+    Column("first_date", Date, nullable=False),
+    Column("last_date", Date, nullable=False),
+    Column("doc_date", Date),
+    Column("due_date", Date),
+    Index("ix_ar_items_entity_id_item_ref", "entity_id", "item_ref"),
+    sqlite_with_rowid=False,
+)
+
+ar_daily = Table(
+    "ar_daily",
+    metadata,
+    Column("entity_id", BigInteger, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("functional_minor", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 # --- audit and imports -----------------------------------------------------------------------
 
 audit_log = Table(
