@@ -302,6 +302,12 @@ class Loader(Protocol):
     def close(self) -> None: ...
 
 
+def ar_backfill() -> list[str]:
+    """The SQL with which migration 0007 fills the AR balances of an existing database."""
+    migration = importlib.import_module("billfold.store.migrations.versions.0007_ar_balances")
+    return list(migration.BACKFILL)
+
+
 class SqliteLoader:
     def __init__(self, path: str) -> None:
         self.conn = sqlite3.connect(path, isolation_level=None)
@@ -326,6 +332,9 @@ class SqliteLoader:
 
     def close(self) -> None:
         self.conn.execute("COMMIT")
+        # written with the driver, past the ledger that keeps the AR balances on SQLite
+        for statement in ar_backfill():
+            self.conn.execute(statement)
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.conn.close()
 
@@ -336,7 +345,7 @@ class PostgresLoader:
         self.conn = psycopg.connect(
             host=u.host, port=u.port, user=u.username, password=u.password, dbname=u.database
         )
-        self.conn.execute("SET session_replication_role = replica")  # no triggers (FKs, AR balances)
+        self.conn.execute("SET session_replication_role = replica")  # no triggers: FKs, AR balances
 
     def insert(self, table: Table, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
         with (
@@ -357,10 +366,8 @@ class PostgresLoader:
                 f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                 f"(SELECT max(id) FROM {table.name}))"
             )
-        # the loader bypassed the triggers (replica role): fill the AR balances they keep the
-        # way migration 0007 fills them for an existing database
-        backfill = importlib.import_module("billfold.store.migrations.versions.0007_ar_balances")
-        for statement in backfill.BACKFILL:
+        # the loader bypassed the triggers (replica role) that keep the AR balances
+        for statement in ar_backfill():
             self.conn.execute(statement)
         self.conn.execute("VACUUM ANALYZE")  # what autovacuum would have done by now
         self.conn.close()

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, insert, select, tuple_, update
 
@@ -38,6 +39,7 @@ from billfold.formats.customers_csv import decode_text
 from billfold.money import Money
 from billfold.services import lookups
 from billfold.services.context import Tx
+from billfold.store import ar_balances
 from billfold.store.bulk import bulk_insert, insert_rows
 from billfold.store.tables import (
     accounting_periods,
@@ -328,11 +330,17 @@ def post_entries(tx: Tx, drafts: Sequence[EntryDraft], *, audit: bool = True) ->
                     "memo": ln.memo,
                 }
             )
-    bulk_insert(tx.conn, postings, posting_rows)
+    _insert_postings(tx, posting_rows)
     if audit:
         for entry_id, d in zip(ids, drafts, strict=True):
             tx.audit("post", "journal_entry", entry_id, after=_entry_summary(d))
     return ids
+
+
+def _insert_postings(tx: Tx, rows: list[dict[str, Any]]) -> None:
+    """The one place postings are written: in bulk, with the AR balances kept beside them."""
+    bulk_insert(tx.conn, postings, rows)
+    ar_balances.keep(tx.conn, lookups.account_by_role(tx, "ar_control")[0], rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,9 +421,8 @@ def post_minor_entries(tx: Tx, entries: Sequence[MinorEntry], ar_account_id: int
             for e in entries
         ],
     )
-    bulk_insert(
-        tx.conn,
-        postings,
+    _insert_postings(
+        tx,
         [
             {
                 "entry_id": entry_id,

@@ -8,10 +8,11 @@ Create Date: 2026-11-25 11:30:00
 account, with its balance in transaction and functional currency, its first and last posting
 dates and the issue and due dates of the invoice that bears its number; ``ar_daily`` holds the
 AR control account's functional-currency movement per entity and day. Both are derived from the
-postings by triggers, so no writer (service, import, a direct SQL insert) can leave them behind,
-and the invoice triggers fill the dates in whichever order the invoice and its postings arrive.
-On PostgreSQL the triggers are per statement over transition tables: a COPY of many postings
-updates the balances with one grouped upsert. SQLite has only row triggers.
+postings, and the invoice triggers fill the dates in whichever order an invoice and its postings
+arrive. On PostgreSQL a statement trigger over the inserted postings (a transition table) keeps
+the balances: a COPY of many postings updates them with one grouped upsert, whoever writes.
+SQLite has only row triggers, and one on postings doubled the cost of every posting insert, so
+there the ledger's posting write keeps them (``billfold.store.ar_balances``).
 
 Measured (benchmarks/bench_aging.py, 1,000,000 open items / 5,000,000 postings): the aging as of
 today reads ``ar_items`` alone instead of grouping the postings.
@@ -30,29 +31,6 @@ depends_on = None
 AR_ID = "(SELECT id FROM accounts WHERE role = 'ar_control')"
 
 SQLITE_TRIGGERS = [
-    f"""
-    CREATE TRIGGER postings_ar_balances AFTER INSERT ON postings
-    WHEN NEW.account_id = {AR_ID}
-    BEGIN
-        INSERT INTO ar_daily (entity_id, day, functional_minor)
-        VALUES (NEW.entity_id, NEW.entry_date, NEW.functional_minor)
-        ON CONFLICT (entity_id, day)
-        DO UPDATE SET functional_minor = functional_minor + excluded.functional_minor;
-        INSERT INTO ar_items (entity_id, customer_id, currency, item_ref, open_minor,
-                              fopen_minor, first_date, last_date, doc_date, due_date)
-        SELECT NEW.entity_id, NEW.customer_id, NEW.currency, COALESCE(NEW.item_ref, ''),
-               NEW.amount_minor, NEW.functional_minor, NEW.entry_date, NEW.entry_date,
-               i.issue_date, i.due_date
-        FROM (SELECT 1) LEFT JOIN invoices i
-             ON i.entity_id = NEW.entity_id AND i.number = NEW.item_ref
-        WHERE NEW.customer_id IS NOT NULL
-        ON CONFLICT (entity_id, customer_id, currency, item_ref) DO UPDATE SET
-            open_minor = open_minor + excluded.open_minor,
-            fopen_minor = fopen_minor + excluded.fopen_minor,
-            first_date = min(first_date, excluded.first_date),
-            last_date = max(last_date, excluded.last_date);
-    END
-    """,
     """
     CREATE TRIGGER invoices_ar_dates_insert AFTER INSERT ON invoices
     WHEN NEW.number IS NOT NULL
