@@ -601,7 +601,7 @@ def _load_lines(
         .where(invoice_lines.c.invoice_id.in_(ids))
         .group_by(invoice_lines.c.invoice_id, account)
         .order_by(invoice_lines.c.invoice_id, account)
-    ):
+    ).all():
         lines[r.invoice_id].append(r)
     t = invoice_line_taxes.c
     for tr in conn.execute(
@@ -609,7 +609,7 @@ def _load_lines(
         .where(t.invoice_id.in_(ids))
         .group_by(t.invoice_id, t.jurisdiction, t.rate)
         .order_by(t.invoice_id, t.jurisdiction, t.rate)
-    ):
+    ).all():
         taxes[tr.invoice_id].append(tr)
     return lines, taxes
 
