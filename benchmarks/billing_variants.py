@@ -20,8 +20,8 @@ from billfold.store.tables import contracts
 STAGES: tuple[tuple[Any, str, str], ...] = (
     (billing_run, "load_models", "load_models: contract rows -> billing models (JSON parse)"),
     (billing_run, "billed_keys", "billed_keys: exactly-once keys of the batch"),
-    (billing_run, "_usage_totals", "_usage_totals: fetch usage records, sum in Python"),
-    (billing_run, "_timesheets", "_timesheets: fetch approved entries"),
+    (billing_run, "usage_totals", "usage_totals: usage summed in SQL per meter and period"),
+    (billing_run, "approved_timesheets", "approved_timesheets: fetch approved entries"),
     (billing_run, "due_lines", "engine.due_lines: schedules, proration, rating"),
     (billing_run, "create_drafts", "create_drafts: the rest (refs, heads, audit events)"),
     (invoicing, "load_buyers", "create_drafts: load_buyers (5 queries per batch)"),

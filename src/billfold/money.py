@@ -103,14 +103,17 @@ class Money:
     def rounded(cls, value: object, currency: str, rounding: Rounding = Rounding.HALF_UP) -> Money:
         """Round ``value`` to the currency's minor unit with an explicit mode."""
         cur = Currency.of(currency)
-        amount = to_decimal(value).quantize(cur.quantum, rounding=rounding.decimal_mode)
-        return cls(amount, cur.code)
+        exact = value if type(value) is Decimal and value.is_finite() else to_decimal(value)
+        mode = rounding.decimal_mode
+        return cls(exact.quantize(cur.quantum, rounding=mode), cur.code)
 
     @classmethod
     def from_minor(cls, minor: int, currency: str) -> Money:
         cur = Currency.of(currency)
         # scaleb gives exactly the currency's exponent: 12345 -> 123.45, 100 -> 1.00
-        return cls(Decimal(int(minor)).scaleb(-cur.exponent), cur.code)
+        return cls(
+            Decimal(minor if type(minor) is int else int(minor)).scaleb(-cur.exponent), cur.code
+        )
 
     @classmethod
     def zero(cls, currency: str) -> Money:

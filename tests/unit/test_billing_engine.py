@@ -3,7 +3,7 @@
 import ast
 from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 
 import pytest
@@ -40,7 +40,7 @@ from billfold.billing import (
 from billfold.billing.engine import UsageKey
 from billfold.domain.invoice_calc import compute_invoice
 from billfold.domain.tax import TaxComponent
-from billfold.money import Money
+from billfold.money import Money, Rounding
 
 K = Contract(
     "K-1",
@@ -461,3 +461,33 @@ def test_two_runs_bill_what_one_run_bills(
     assert len({ln.key for ln in both}) == len(both)  # every line key is unique
     assert billing(second_day, keys(both)) == []
     assert all(ln.bill_date <= second_day for ln in both)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    quantity=st.decimals(min_value=Decimal("-1000"), max_value=Decimal("1000"), places=3),
+    price=st.decimals(min_value=Decimal("0"), max_value=Decimal("100000"), places=4),
+    days=st.integers(min_value=1, max_value=366),
+    full=st.integers(min_value=1, max_value=366),
+    currency=st.sampled_from(["EUR", "JPY", "BHD"]),
+    rounding=st.sampled_from(list(Rounding)),
+)
+def test_prorated_rounds_the_exact_amount_once(
+    quantity: Decimal, price: Decimal, days: int, full: int, currency: str, rounding: Rounding
+) -> None:
+    """The integer fast path gives what rounding the exact rational amount gives."""
+    from fractions import Fraction
+
+    from billfold.billing.model import Terms, prorated
+    from billfold.money import Currency
+
+    exact = Fraction(quantity) * Fraction(price) * Fraction(days, full)
+    scaled = exact * 10 ** Currency.of(currency).exponent  # reference: Decimal rounding
+    with localcontext() as ctx:
+        ctx.prec = 200
+        mode = ROUND_HALF_UP if rounding is Rounding.HALF_UP else ROUND_HALF_EVEN
+        expected = (Decimal(scaled.numerator) / Decimal(scaled.denominator)).quantize(
+            Decimal(1), rounding=mode
+        )
+    got = prorated(Terms(quantity, price), Fraction(days, full), currency, rounding)
+    assert got.minor == int(expected) and got.currency == currency

@@ -415,14 +415,18 @@ def money_of(exact: Fraction, currency: str, rounding: Rounding) -> Money:
 
     Integer arithmetic throughout, so 1/3 of a cent is decided exactly, never by a float.
     """
+    return _round_ratio(exact.numerator, exact.denominator, currency, rounding)
+
+
+def _round_ratio(numerator: int, denominator: int, currency: str, rounding: Rounding) -> Money:
+    """``numerator / denominator`` (denominator > 0) rounded to the minor unit."""
     cur = Currency.of(currency)
-    scaled = exact * 10**cur.exponent
-    floor = scaled.numerator // scaled.denominator
-    rest = scaled - floor  # in [0, 1)
-    half = Fraction(1, 2)
-    if rest > half:
+    scaled = numerator * 10**cur.exponent
+    floor, rest = divmod(scaled, denominator)  # rest in [0, denominator)
+    twice = 2 * rest
+    if twice > denominator:
         floor += 1
-    elif rest == half:
+    elif twice == denominator:
         # half-up rounds away from zero; half-even goes to the even neighbour
         up = scaled > 0 if rounding is Rounding.HALF_UP else floor % 2 == 1
         floor += 1 if up else 0
@@ -431,6 +435,8 @@ def money_of(exact: Fraction, currency: str, rounding: Rounding) -> Money:
 
 def prorated(terms: Terms, factor: Fraction, currency: str, rounding: Rounding) -> Money:
     """``quantity x unit_price x factor``, exact, rounded once."""
-    return money_of(
-        Fraction(terms.quantity) * Fraction(terms.unit_price) * factor, currency, rounding
+    qn, qd = terms.quantity.as_integer_ratio()
+    pn, pd = terms.unit_price.as_integer_ratio()
+    return _round_ratio(
+        qn * pn * factor.numerator, qd * pd * factor.denominator, currency, rounding
     )

@@ -30,12 +30,15 @@ from fractions import Fraction
 from billfold.billing.model import Alignment, Contract, PeriodicCharge, Timing
 
 ONE_DAY = timedelta(days=1)
+WHOLE = Fraction(1)  # the factor of a full period (Fractions are immutable: one is shared)
 
 
 def add_months(day: date, months: int) -> date:
     """``day`` moved by ``months`` calendar months, clamped to the end of a shorter month."""
     index = day.year * 12 + day.month - 1 + months
     year, month0 = divmod(index, 12)
+    if day.day <= 28:  # every month has it
+        return date(year, month0 + 1, day.day)
     last = calendar.monthrange(year, month0 + 1)[1]
     return date(year, month0 + 1, min(day.day, last))
 
@@ -131,7 +134,7 @@ def _iter_periods(
             return
         full_days = days_between(full_start, full_end)
         days = days_between(first, last)
-        factor = Fraction(days, full_days) if prorate else Fraction(1)
+        factor = Fraction(days, full_days) if prorate and days != full_days else WHOLE
         yield Period(charge_id, first, last, bill, factor, full_days)
         if end is not None and full_end >= end:
             return

@@ -32,6 +32,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from billfold.billing.model import (
@@ -186,15 +187,33 @@ def to_model(
         )
     except BillfoldError as exc:
         raise InvalidInput(f"{spec.where}: {exc}") from None
-    charges: list[Any] = []
-    milestones: list[Milestone] = []
-    shipments: list[ShipmentCharge] = []
     raw_charges = spec.raw.get("charges") or []
     if not isinstance(raw_charges, list) or not raw_charges:
         raise InvalidInput(f"{spec.where}: 'charges' must be a non-empty list")
+    try:  # contracts share their charge terms: build each distinct set once (models are frozen)
+        shared = _shared_charges(json.dumps(raw_charges, sort_keys=True), cur)
+    except (BillfoldError, TypeError, ValueError):  # built again to name the contract
+        return (contract, *_charges(raw_charges, spec.where, cur))
+    return contract, list(shared[0]), list(shared[1]), list(shared[2])
+
+
+@lru_cache(maxsize=4096)
+def _shared_charges(
+    raw_charges: str, cur: str
+) -> tuple[tuple[Any, ...], tuple[Milestone, ...], tuple[ShipmentCharge, ...]]:
+    charges, milestones, shipments = _charges(json.loads(raw_charges), "", cur)
+    return tuple(charges), tuple(milestones), tuple(shipments)
+
+
+def _charges(
+    raw_charges: list[Any], where: str, cur: str
+) -> tuple[list[Any], list[Milestone], list[ShipmentCharge]]:
+    charges: list[Any] = []
+    milestones: list[Milestone] = []
+    shipments: list[ShipmentCharge] = []
     seen: set[str] = set()
     for n, ch in enumerate(raw_charges, start=1):
-        cf = _F(ch, f"{spec.where}, charge {n}")
+        cf = _F(ch, f"{where}, charge {n}")
         cid = cf.text("id", True) or ""
         if cid in seen:
             raise cf.fail("id", "duplicate charge id in this contract")
@@ -212,7 +231,7 @@ def to_model(
             shipments.append(built)
         else:
             charges.append(built)
-    return contract, charges, milestones, shipments
+    return charges, milestones, shipments
 
 
 def _charge(f: _F, kind: str, cid: str, cur: str) -> Any:

@@ -27,11 +27,12 @@ from sqlalchemy import func, insert, select, update
 
 from billfold.billing.engine import due_lines, usage_requests
 from billfold.billing.errors import PurchaseOrderExceeded
-from billfold.billing.model import BillableLine, TimesheetEntry
+from billfold.billing.model import BillableLine
 from billfold.errors import BillfoldError
 from billfold.formats.invoice_json import InvoiceRequest, LineRequest
 from billfold.money import Money
 from billfold.services import lookups
+from billfold.services.billing_inputs import approved_timesheets, usage_totals
 from billfold.services.context import Billfold, Tx
 from billfold.services.contracts import ContractModel, billed_keys, load_models
 from billfold.services.invoicing import create_drafts
@@ -44,8 +45,6 @@ from billfold.store.tables import (
     customers,
     products,
     shipments,
-    timesheet_entries,
-    usage_records,
 )
 
 BATCH = 500
@@ -102,6 +101,8 @@ def run_billing(
     for n, chunk in enumerate(_payer_batches(pairs, batch), start=1):
         with app.transaction() as tx:
             _bill_batch(tx, run_id, run_date, chunk, result)
+        if n & (n - 1) == 0 and app.engine.dialect.name == "postgresql":
+            _refresh_statistics(app)  # after batches 1, 2, 4, 8, ...
         if progress is not None:
             progress(len(chunk))
         if kill_after and n >= kill_after:  # tests: a real crash in the middle of a run
@@ -135,6 +136,24 @@ def run_billing(
     return result
 
 
+GROWN_TABLES = ("billed_charges", "invoices", "invoice_lines", "invoice_line_taxes")
+
+
+def _refresh_statistics(app: Billfold) -> None:
+    """PostgreSQL: ``ANALYZE`` the tables the run grows, as their size doubles.
+
+    The run reads back what it writes (billed keys per contract, draft refs); planned on the
+    statistics of the tables as they were before the run (often empty), those reads become
+    sequential scans, and the run slows down batch after batch. Autovacuum would analyze them
+    eventually; a run does not wait for it. A role that does not own the tables gets a warning
+    from PostgreSQL, not an error.
+    """
+    with app.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+            "ANALYZE " + ", ".join(GROWN_TABLES)
+        )
+
+
 def _payer_batches(pairs: list[tuple[int, int]], size: int) -> list[list[int]]:
     """Batches of contracts (ordered by payer) that never split one payer's contracts."""
     payer = dict(pairs)
@@ -159,15 +178,25 @@ def _bill_batch(tx: Tx, run_id: int, run_date: date, ids: list[int], result: Run
     ).all()
     models = load_models(tx.conn, rows)
     billed = billed_keys(tx.conn, ids)
-    po_billed = dict(
-        tx.conn.execute(
-            select(billed_charges.c.contract_id, func.sum(billed_charges.c.amount_minor))
-            .where(billed_charges.c.contract_id.in_(ids))
-            .group_by(billed_charges.c.contract_id)
-        ).all()
+    with_po = [m.row_id for m in models if m.contract.po_amount is not None]
+    po_billed = (
+        dict(
+            tx.conn.execute(
+                select(billed_charges.c.contract_id, func.sum(billed_charges.c.amount_minor))
+                .where(billed_charges.c.contract_id.in_(with_po))
+                .group_by(billed_charges.c.contract_id)
+            ).all()
+        )
+        if with_po
+        else {}
     )
-    usage = _usage_totals(tx, models, run_date, billed)
-    sheets = _timesheets(tx, ids)
+    wanted = {
+        m.row_id: reqs
+        for m in models
+        if (reqs := usage_requests(m.contract, m.charges, m.changes, run_date, billed[m.row_id]))
+    }
+    usage = usage_totals(tx, run_date, wanted) if wanted else {}
+    sheets = approved_timesheets(tx, ids)
     lines_by_contract: dict[int, list[BillableLine]] = {}
     for m in models:
         result.contracts += 1
@@ -195,50 +224,6 @@ def _bill_batch(tx: Tx, run_id: int, run_date: date, ids: list[int], result: Run
         if lines:
             lines_by_contract[m.row_id] = lines
     _draft(tx, run_id, run_date, models, lines_by_contract, result)
-
-
-def _usage_totals(
-    tx: Tx, models: list[ContractModel], run_date: date, billed: dict[int, set[str]]
-) -> dict[int, dict[tuple[str, date, date], Decimal]]:
-    """Usage per contract, meter and due period, summed from the accepted records."""
-    wanted = {
-        m.row_id: usage_requests(m.contract, m.charges, m.changes, run_date, billed[m.row_id])
-        for m in models
-    }
-    ids = [cid for cid, reqs in wanted.items() if reqs]
-    totals: dict[int, dict[tuple[str, date, date], Decimal]] = {}
-    if not ids:
-        return totals
-    records: dict[tuple[int, str], list[tuple[date, Decimal]]] = defaultdict(list)
-    for cid, meter, day, qty in tx.conn.execute(
-        select(
-            usage_records.c.contract_id,
-            usage_records.c.meter,
-            usage_records.c.usage_date,
-            usage_records.c.quantity,
-        ).where(usage_records.c.contract_id.in_(ids), usage_records.c.usage_date <= run_date)
-    ):
-        records[(cid, meter)].append((day, Decimal(qty)))
-    for cid, reqs in wanted.items():
-        for r in reqs:
-            total = sum(
-                (q for d, q in records.get((cid, r.meter), ()) if r.start <= d <= r.end), Decimal(0)
-            )
-            totals.setdefault(cid, {})[r.usage_key] = total
-    return totals
-
-
-def _timesheets(tx: Tx, ids: list[int]) -> dict[int, list[TimesheetEntry]]:
-    result: dict[int, list[TimesheetEntry]] = defaultdict(list)
-    for t in tx.conn.execute(
-        select(timesheet_entries).where(timesheet_entries.c.contract_id.in_(ids))
-    ):
-        result[t.contract_id].append(
-            TimesheetEntry(
-                t.entry_id, t.charge_id, t.role, t.work_date, Decimal(t.hours), t.person, True
-            )
-        )
-    return result
 
 
 def _shipment_lines(

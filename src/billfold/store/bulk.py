@@ -10,6 +10,7 @@ SQLAlchemy insert would have stored (dates, timestamps, booleans).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, select, text
@@ -26,15 +27,21 @@ def _processors(conn: Connection, table: Table, columns: Sequence[str]) -> list[
 def _tuples(
     rows: Sequence[dict[str, Any]], columns: Sequence[str], processors: Sequence[Processor]
 ) -> list[tuple[Any, ...]]:
-    if not any(processors):
-        return [tuple(r[c] for c in columns) for r in rows]
-    return [
-        tuple(
-            p(r[c]) if p is not None and r[c] is not None else r[c]
-            for c, p in zip(columns, processors, strict=True)
-        )
-        for r in rows
-    ]
+    if len(columns) == 1:
+        (c,), (p,) = columns, processors
+        return [(p(r[c]) if p is not None and r[c] is not None else r[c],) for r in rows]
+    get = itemgetter(*columns)  # one C call per row; processors only where a column has one
+    convert = [(i, p) for i, p in enumerate(processors) if p is not None]
+    if not convert:
+        return [get(r) for r in rows]
+    out = []
+    for r in rows:
+        values = list(get(r))
+        for i, p in convert:
+            if values[i] is not None:
+                values[i] = p(values[i])
+        out.append(tuple(values))
+    return out
 
 
 def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
