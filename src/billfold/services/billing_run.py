@@ -489,8 +489,6 @@ def review_run(conn: Any, run_id: int | None = None) -> list[DraftReview]:
 
 def _po_usage(conn: Any, draft_ids: list[int]) -> dict[int, list[str]]:
     """Drafts whose contract's PO will be 90 % used or more once they are issued."""
-    import json as _json
-
     rows = conn.execute(
         select(billed_charges.c.invoice_id, contracts.c.number, contracts.c.spec, contracts.c.id)
         .join(contracts, contracts.c.id == billed_charges.c.contract_id)
@@ -498,7 +496,7 @@ def _po_usage(conn: Any, draft_ids: list[int]) -> dict[int, list[str]]:
         .distinct()
     ).all()
     notes: dict[int, list[str]] = defaultdict(list)
-    with_po = [(i, n, _json.loads(s), c) for i, n, s, c in rows]
+    with_po = [(i, n, json.loads(s), c) for i, n, s, c in rows]
     with_po = [row for row in with_po if row[2].get("po_amount")]
     po_ids = sorted({c for *_, c in with_po})
     used_by_contract = (
