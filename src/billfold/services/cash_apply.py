@@ -12,9 +12,11 @@ in the database enforces it, whatever the code does.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -195,6 +197,28 @@ def match_receipts(
     progress: Any = None,
 ) -> MatchRun:
     """Match every unapplied receipt; post what is certain enough, suggest the rest."""
+    with _collector_paused():
+        return _match_receipts(tx, policy, receipt_ids, progress)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """A run builds millions of small objects (index entries, proposals, rows) that hold no
+    reference cycles; Python's cyclic collector would walk them, and everything else the process
+    holds, again and again (a third of the run at 10,000 receipts). Reference counting still
+    frees them at once; the collector resumes when the run is over."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _match_receipts(
+    tx: Tx, policy: Policy, receipt_ids: Sequence[int] | None, progress: Any
+) -> MatchRun:
     q = select(receipts).where(receipts.c.status.in_(OPEN))
     if receipt_ids is not None:
         q = q.where(receipts.c.id.in_(list(receipt_ids)))
