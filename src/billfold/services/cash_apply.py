@@ -203,10 +203,11 @@ def match_receipts(
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """A run builds millions of small objects (index entries, proposals, rows) that hold no
-    reference cycles; Python's cyclic collector would walk them, and everything else the process
-    holds, again and again (a third of the run at 10,000 receipts). Reference counting still
-    frees them at once; the collector resumes when the run is over."""
+    """A run builds millions of small objects (index entries, proposals, rows), almost none of
+    them in reference cycles; Python's cyclic collector would walk them, and everything else the
+    process holds, again and again (a third of the run at 10,000 receipts). Reference counting
+    still frees them at once; the collector resumes when the run is over, on this thread or any
+    other (the pause is process-wide, and as long as one run)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
