@@ -3,6 +3,10 @@
 from datetime import date
 from decimal import Decimal
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rapidfuzz.distance import Levenshtein
+
 from billfold.domain.matching import (
     Customer,
     MatchIndex,
@@ -10,6 +14,7 @@ from billfold.domain.matching import (
     Policy,
     ReceiptView,
     match,
+    normalize,
 )
 from billfold.domain.payments import RemittanceLine
 
@@ -183,3 +188,32 @@ def test_remittance_discount_outside_the_terms_needs_a_human() -> None:
     p = match(receipt(4900, lines=lines), index())
     assert p is not None and p.confidence < Policy().auto_threshold
     assert "outside the terms" in p.reason
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    numbers=st.lists(st.text("AB019-", min_size=6, max_size=11), min_size=1, max_size=40),
+    token=st.text("AB019-/", min_size=1, max_size=12),
+)
+def test_typo_lookup_finds_exactly_the_numbers_one_edit_away(
+    numbers: list[str], token: str
+) -> None:
+    """The index finds by lookups what a comparison with every open item would find."""
+    idx = MatchIndex.build([item(1, n, 100) for n in numbers], CUSTOMERS)
+    norm = normalize(token)
+    if len(norm) < 8:
+        assert idx.neighbours(token) == set()
+        return
+    one_edit = {
+        n
+        for n in numbers
+        if len(normalize(n)) >= 8 and Levenshtein.distance(normalize(n), norm) <= 1
+    }
+    swapped = {
+        n
+        for n in numbers
+        for i in range(len(norm) - 1)
+        if normalize(n) == norm[:i] + norm[i + 1] + norm[i] + norm[i + 2 :]
+    }
+    assert set(idx._one_edit(norm)) == one_edit
+    assert idx.neighbours(token) == one_edit | swapped

@@ -28,7 +28,6 @@ from datetime import date
 from decimal import Decimal
 
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
 
 from billfold.domain.payments import RemittanceLine
 
@@ -109,8 +108,25 @@ _LEGAL_FORMS = re.compile(
 )
 
 
+_NOT_ALNUM_ASCII = re.compile(r"[^A-Z0-9]+")
+
+
 def normalize(text: str) -> str:
-    return "".join(ch for ch in text.upper() if ch.isalnum())
+    """Upper case, letters and digits only: ``inv-2026/000123`` -> ``INV2026000123``."""
+    upper = text.upper()
+    if upper.isascii():  # the common case, in C: the same as the loop below for ASCII
+        return _NOT_ALNUM_ASCII.sub("", upper)
+    return "".join(ch for ch in upper if ch.isalnum())
+
+
+_NOT_DIGIT_ASCII = re.compile(r"[^0-9]+")
+
+
+def digits_of(text: str) -> str:
+    """The digits of ``text``, in order."""
+    if text.isascii():
+        return _NOT_DIGIT_ASCII.sub("", text)
+    return "".join(ch for ch in text if ch.isdigit())
 
 
 _MORE_FORMS = re.compile(
@@ -127,8 +143,9 @@ def normalize_name(name: str) -> str:
     return " ".join(_MORE_FORMS.sub(" ", cleaned).split())
 
 
-def _deletions(key: str) -> set[str]:
-    return {key[:i] + key[i + 1 :] for i in range(len(key))} | {key}
+def _gaps(key: str) -> list[str]:
+    """``key`` with the character at position i left out, for every i."""
+    return [key[:i] + key[i + 1 :] for i in range(len(key))]
 
 
 @dataclass
@@ -139,7 +156,9 @@ class MatchIndex:
     by_norm: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     by_year_seq: dict[tuple[str, int], list[str]] = field(default_factory=lambda: defaultdict(list))
     by_digits: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-    by_deletion: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # by_gap[i][norm without its character i]: numbers of at least 8 characters, so a number
+    # one substitution, insertion or deletion away is found by lookups, without comparing
+    by_gap: list[dict[str, list[str]]] = field(default_factory=list)
     by_po: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     by_customer: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
     by_amount: dict[tuple[str, int], list[str]] = field(default_factory=lambda: defaultdict(list))
@@ -172,12 +191,19 @@ class MatchIndex:
         m = _OWN_NUMBER.match(key.upper())
         if m:
             self.by_year_seq[(m.group(1), int(m.group(2)))].append(key)
-        digits = "".join(ch for ch in key if ch.isdigit())
+        digits = digits_of(key)
         if len(digits) >= 5:
             self.by_digits[digits].append(key)
         if len(norm) >= 8:
-            for d in _deletions(norm):
-                self.by_deletion[d].append(key)
+            gaps = self.by_gap
+            while len(gaps) < len(norm):
+                gaps.append({})
+            for i, gap in enumerate(_gaps(norm)):
+                at = gaps[i]
+                if gap in at:
+                    at[gap].append(key)
+                else:
+                    at[gap] = [key]
         if item.po_number:
             self.by_po[normalize(item.po_number)].append(key)
         self.by_customer[item.customer_id].append(key)
@@ -203,30 +229,34 @@ class MatchIndex:
                 found.append((k, "named (separators, prefix or leading zeros differ)"))
         if found:
             return found
-        digits = "".join(ch for ch in token if ch.isdigit())
+        digits = digits_of(token)
         if len(digits) >= 5 and digits in self.by_digits and len(digits) >= len(norm) - 4:
             return [(k, "named without its prefix") for k in self.by_digits[digits]]
         if norm in self.by_po:
             return [(k, "PO number named") for k in self.by_po[norm]]
         if len(norm) >= 8:
-            seen: set[str] = set()
-            for d in _deletions(norm):
-                for k in self.by_deletion.get(d, ()):
-                    if k not in seen and Levenshtein.distance(normalize(k), norm) <= 1:
-                        seen.add(k)
-                        found.append((k, "named with a one-character typo"))
+            found = [(k, "named with a one-character typo") for k in self._one_edit(norm)]
         return found
+
+    def _one_edit(self, norm: str) -> list[str]:
+        """Numbers (8+ characters) at most one substitution, insertion or deletion from
+        ``norm`` (Levenshtein distance <= 1), in a stable order."""
+        gaps, found = self.by_gap, list[str]()
+        for i, gap in enumerate(_gaps(norm)):
+            if i < len(gaps):  # same length: one character differs (or none)
+                found.extend(gaps[i].get(gap, ()))
+            if len(gap) >= 8:  # one character shorter
+                found.extend(self.by_norm.get(gap, ()))
+        for j in range(min(len(norm) + 1, len(gaps))):  # one character longer
+            found.extend(gaps[j].get(norm, ()))
+        return list(dict.fromkeys(found))
 
     def neighbours(self, token: str) -> set[str]:
         """Open items one edit or one adjacent transposition away from ``token``."""
         norm = normalize(token)
         if len(norm) < 8:
             return set()
-        found: set[str] = set()
-        for d in _deletions(norm):
-            for k in self.by_deletion.get(d, ()):
-                if Levenshtein.distance(normalize(k), norm) <= 1:
-                    found.add(k)
+        found = set(self._one_edit(norm))
         for i in range(len(norm) - 1):
             swapped = norm[:i] + norm[i + 1] + norm[i] + norm[i + 2 :]
             found.update(self.by_norm.get(swapped, ()))
@@ -343,10 +373,11 @@ def _discount(item: OpenItem, on: date) -> int:
 
 def match(receipt: ReceiptView, index: MatchIndex, policy: Policy = Policy()) -> Proposal | None:
     """The best explanation of a receipt, or None when nothing points anywhere."""
-    named = _named_items(receipt, index)
+    found = tokens(receipt)
+    named = _named_items(receipt, index, found)
     customer_id, why_customer = _identify_customer(receipt, index, named)
     payer = customer_id if why_customer.startswith("payer") else None
-    corrected = _confirm_by_amount(receipt, index, named, payer)
+    corrected = _confirm_by_amount(receipt, index, named, payer, found)
     if corrected is not named:
         named = corrected
         customer_id, why_customer = _identify_customer(receipt, index, named)
@@ -373,10 +404,13 @@ def _rank(how: str) -> int:
     )
 
 
-def _named_items(receipt: ReceiptView, index: MatchIndex) -> dict[str, str]:
-    """Open items the receipt names, each with the most certain way it was named."""
+def _named_items(
+    receipt: ReceiptView, index: MatchIndex, found: Sequence[str] | None = None
+) -> dict[str, str]:
+    """Open items the receipt names (``found``: its tokens), each with the most certain way it
+    was named."""
     named: dict[str, str] = {}
-    for token in tokens(receipt):
+    for token in tokens(receipt) if found is None else found:
         for key, how in index.find_invoices(token):
             item = index.items[key]
             if item.currency != receipt.currency or item.open_minor <= 0:
@@ -387,7 +421,11 @@ def _named_items(receipt: ReceiptView, index: MatchIndex) -> dict[str, str]:
 
 
 def _confirm_by_amount(
-    receipt: ReceiptView, index: MatchIndex, named: dict[str, str], payer: int | None
+    receipt: ReceiptView,
+    index: MatchIndex,
+    named: dict[str, str],
+    payer: int | None,
+    found: Sequence[str] | None = None,
 ) -> dict[str, str]:
     """When the items named do not add up to the payment, an open item one character away from
     a reference whose open amount is the payment (less its discount in terms) is the one meant:
@@ -406,7 +444,7 @@ def _confirm_by_amount(
         return i.open_minor == amount or (d > 0 and i.open_minor - d == amount)
 
     candidates: set[str] = set(named)
-    for t in tokens(receipt):
+    for t in tokens(receipt) if found is None else found:
         candidates |= index.neighbours(t)
     ok = [k for k in candidates if fits(index.items[k])]
     if len(ok) != 1 or (ok[0] in named and len(named) == 1):
