@@ -20,13 +20,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from billfold.domain.matching import Customer, MatchIndex, OpenItem, Policy, Proposal, ReceiptView
 from billfold.domain.matching import match as match_one
 from billfold.domain.terms import PaymentTerms, parse_terms
 from billfold.money import Currency
-from billfold.services import lookups
 from billfold.services.cash_actions import accept_suggestion as accept_suggestion
 from billfold.services.cash_actions import apply_manually as apply_manually
 from billfold.services.cash_actions import put_on_account as put_on_account
@@ -38,12 +37,12 @@ from billfold.services.cash_posting import ItemFacts, decimal_rate, post_applica
 from billfold.services.context import Tx
 from billfold.store.bulk import bulk_update
 from billfold.store.tables import (
+    ar_items,
     cash_suggestions,
     customer_aliases,
     customers,
     invoices,
     payer_accounts,
-    postings,
     receipts,
     remittance_advices,
 )
@@ -59,38 +58,32 @@ OPEN = ("unapplied", "partially_applied")
 def load_open_items(
     conn: Connection, entity_id: int | None = None
 ) -> tuple[list[OpenItem], dict[tuple[int, str], ItemFacts]]:
-    """Open invoices and debit notes from the ledger, with their terms from the invoice."""
-    ar_id, _ = lookups.account_by_role(conn, "ar_control")
-    amount, functional = func.sum(postings.c.amount_minor), func.sum(postings.c.functional_minor)
-    balances = (
+    """Open invoices and debit notes, with their terms from the invoice: the balances the
+    database keeps per item (``ar_items``), not a regrouping of every AR posting."""
+    it = ar_items.c
+    q = (
         select(
-            postings.c.customer_id,
-            postings.c.item_ref,
-            amount.label("open"),
-            functional.label("fopen"),
+            it.customer_id,
+            it.item_ref,
+            it.open_minor,
+            it.fopen_minor,
+            invoices.c.entity_id,
+            invoices.c.currency,
+            invoices.c.total_minor,
+            invoices.c.due_date,
+            invoices.c.issue_date,
+            invoices.c.payment_terms,
+            invoices.c.po_number,
+            invoices.c.fx_rate,
         )
-        .where(postings.c.account_id == ar_id, postings.c.item_type.in_(("invoice", "debit_note")))
-        .group_by(postings.c.customer_id, postings.c.item_ref)
-        .having(amount > 0)
-        .subquery()
-    )
-    q = select(
-        balances.c.customer_id,
-        balances.c.item_ref,
-        balances.c.open,
-        balances.c.fopen,
-        invoices.c.entity_id,
-        invoices.c.currency,
-        invoices.c.total_minor,
-        invoices.c.due_date,
-        invoices.c.issue_date,
-        invoices.c.payment_terms,
-        invoices.c.po_number,
-        invoices.c.fx_rate,
-    ).join(
-        invoices,
-        (invoices.c.number == balances.c.item_ref)
-        & (invoices.c.customer_id == balances.c.customer_id),
+        .join_from(
+            ar_items,
+            invoices,
+            (invoices.c.entity_id == it.entity_id)
+            & (invoices.c.number == it.item_ref)
+            & (invoices.c.customer_id == it.customer_id),
+        )
+        .where(it.open_minor > 0, invoices.c.doc_type.in_(("invoice", "debit_note")))
     )
     if entity_id is not None:
         q = q.where(invoices.c.entity_id == entity_id)
