@@ -1,3 +1,6 @@
+from datetime import date
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import text
 
@@ -68,8 +71,6 @@ def test_inserted_row_is_named(bf: Billfold) -> None:
 
 
 def _post_invoice(bf: Billfold, ref: str, amount: str) -> None:
-    from datetime import date
-
     from billfold.domain.ledger import EntryDraft
     from billfold.services import ledger
 
@@ -107,3 +108,31 @@ def test_kept_ar_balances_agree_and_an_edit_behind_them_is_named(bf: Billfold) -
     assert any("INV-B, 8050" in p and "is in the postings, not in ar_items" in p for p in problems)
     assert any("INV-B, 1" in p and "is in ar_items, not in the postings" in p for p in problems)
     assert any(p.startswith("AR day") and "not in ar_daily" in p for p in problems)
+
+
+def test_migration_0007_backfills_the_ar_balances_of_an_existing_ledger(bf: Billfold) -> None:
+    """A database that had postings before the AR balances existed gets them filled exactly:
+    taken down to 0006 (which drops them, and their triggers) and up again."""
+    from alembic import command
+
+    from billfold.reports.aging import aging_as_of, ar_balance_differences
+    from billfold.store import migrate
+
+    load_customers(bf)
+    _post_invoice(bf, "INV-A", "120.00")
+    _post_invoice(bf, "INV-B", "80.50")
+    with bf.reading() as conn:
+        before = aging_as_of(conn, date(2026, 10, 31))
+    cfg = migrate._config()
+    with bf.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0006")
+    migrate.upgrade(bf.engine)
+    with bf.reading() as conn:
+        assert ar_balance_differences(conn) == []
+        after = aging_as_of(conn, date(2026, 10, 31))
+    assert after.rows == before.rows and after.reconciled
+    _post_invoice(bf, "INV-C", "1.00")  # and they are kept again from there on
+    with bf.reading() as conn:
+        assert ar_balance_differences(conn) == []
+        assert sum(r.total for r in aging_as_of(conn, date(2026, 10, 31)).rows) == Decimal("201.50")
