@@ -33,13 +33,13 @@ from billfold.commands.invoicing import reports_app
 from billfold.commands.source_docs import APPS as SOURCE_DOC_APPS
 from billfold.errors import BillfoldError, InvalidInput
 from billfold.money import Money
-from billfold.reports.aging import ar_balance_differences
 from billfold.services import customers as customer_service
 from billfold.services import entities as entity_service
 from billfold.services import ledger as ledger_service
 from billfold.services import lookups
 from billfold.services.setup import initialise
 from billfold.store import migrate
+from billfold.store.ar_balances import differences as ar_balance_differences
 from billfold.store.audit import verify_chain
 from billfold.store.db import make_engine
 

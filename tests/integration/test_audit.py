@@ -89,7 +89,7 @@ def _post_invoice(bf: Billfold, ref: str, amount: str) -> None:
 
 
 def test_kept_ar_balances_agree_and_an_edit_behind_them_is_named(bf: Billfold) -> None:
-    from billfold.reports.aging import ar_balance_differences
+    from billfold.store.ar_balances import differences as ar_balance_differences
 
     load_customers(bf)
     _post_invoice(bf, "INV-A", "120.00")
@@ -115,8 +115,9 @@ def test_migration_0007_backfills_the_ar_balances_of_an_existing_ledger(bf: Bill
     taken down to 0006 (which drops them, and their triggers) and up again."""
     from alembic import command
 
-    from billfold.reports.aging import aging_as_of, ar_balance_differences
+    from billfold.reports.aging import aging_as_of
     from billfold.store import migrate
+    from billfold.store.ar_balances import differences as ar_balance_differences
 
     load_customers(bf)
     _post_invoice(bf, "INV-A", "120.00")

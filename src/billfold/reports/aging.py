@@ -5,10 +5,11 @@ sum to zero; what was open on a past date is therefore exactly what the ledger s
 Days past due = as-of date minus due date; an item due on the as-of date is current. With the
 default buckets ``0,30,60,90`` the columns are current, 1-30, 31-60, 61-90 and 91+.
 
-The work happens in SQL (one grouped scan of the AR postings, then a grouped bucket sum with
-date comparisons that need no per-row date arithmetic), so it stays fast over millions of rows.
-Every report carries the check against the GL: the aging total in functional currency per
-entity, the AR control balance at the same date, and their difference (which must be zero).
+The work happens in SQL over the balances the database keeps per item (``ar_items``: as of
+today read as they are, as of a past date less what was posted after it), then a grouped bucket
+sum with date comparisons that need no per-row date arithmetic. Every report carries the check
+against the GL: the aging total in functional currency per entity, the AR control balance at the
+same date (from ``ar_daily``), and their difference (which must be zero).
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, case, func, literal, or_, select, text
+from sqlalchemy import ColumnElement, Connection, and_, case, func, literal, or_, select
 
-from billfold.errors import InvalidInput, NotFound
+from billfold.errors import InvalidInput
 from billfold.money import Currency, Money
 from billfold.services import lookups
 from billfold.store.tables import ar_daily, ar_items, customers, legal_entities, postings
@@ -254,7 +255,7 @@ def _amount(minor: Any, currency: str) -> Decimal:
 def _gl_checks(
     conn: Connection, as_of: date, report: AgingReport, entity: str | None
 ) -> list[GlCheck]:
-    gl = gl_control_balance(conn, as_of, entity)
+    gl = _ar_control_by_day(conn, as_of, entity)
     aged: dict[str, Decimal] = {}
     currencies: dict[str, str] = {}
     for r in report.rows:
@@ -275,7 +276,7 @@ def _gl_checks(
     return checks
 
 
-def gl_control_balance(
+def _ar_control_by_day(
     conn: Connection, as_of: date, entity: str | None = None
 ) -> dict[str, Money]:
     """The AR control account's balance per entity at the end of ``as_of``, from its daily
@@ -291,47 +292,3 @@ def gl_control_balance(
     if entity:
         q = q.where(le.code == entity)
     return {code: Money.from_minor(int(total), cur) for code, cur, total in conn.execute(q)}
-
-
-_ITEMS_FROM_POSTINGS = """
-SELECT p.entity_id, p.customer_id, p.currency, p.item_ref, p.amount, p.functional,
-       p.first_date, p.last_date, i.issue_date, i.due_date
-FROM (SELECT entity_id, customer_id, currency, COALESCE(item_ref, '') AS item_ref,
-             SUM(amount_minor) AS amount, SUM(functional_minor) AS functional,
-             MIN(entry_date) AS first_date, MAX(entry_date) AS last_date
-      FROM postings WHERE account_id = :ar AND customer_id IS NOT NULL
-      GROUP BY entity_id, customer_id, currency, COALESCE(item_ref, '')) p
-LEFT JOIN invoices i ON i.entity_id = p.entity_id AND i.number = p.item_ref
-"""
-_ITEMS_KEPT = """
-SELECT entity_id, customer_id, currency, item_ref, open_minor, fopen_minor, first_date,
-       last_date, doc_date, due_date FROM ar_items
-"""
-_DAYS_FROM_POSTINGS = """
-SELECT entity_id, entry_date, SUM(functional_minor) FROM postings WHERE account_id = :ar
-GROUP BY entity_id, entry_date
-"""
-_DAYS_KEPT = "SELECT entity_id, day, functional_minor FROM ar_daily"
-
-
-def ar_balance_differences(conn: Connection, limit: int = 5) -> list[str]:
-    """Where the kept AR balances (``ar_items``, ``ar_daily``) differ from what the postings
-    say: empty when they agree. Each difference names the row on both sides."""
-    try:
-        ar_id, _ = lookups.account_by_role(conn, "ar_control")
-    except NotFound:
-        return []  # no chart yet, so nothing posted
-    problems: list[str] = []
-    for what, derived, kept, table in (
-        ("item", _ITEMS_FROM_POSTINGS, _ITEMS_KEPT, "ar_items"),
-        ("day", _DAYS_FROM_POSTINGS, _DAYS_KEPT, "ar_daily"),
-    ):
-        for where, a, b in (
-            (f"the postings, not in {table}", derived, kept),
-            (f"{table}, not in the postings", kept, derived),
-        ):
-            rows = conn.execute(
-                text(f"SELECT * FROM ({a} EXCEPT {b}) d LIMIT {int(limit)}"), {"ar": ar_id}
-            ).all()
-            problems += [f"AR {what} ({', '.join(str(v) for v in r)}) is in {where}" for r in rows]
-    return problems

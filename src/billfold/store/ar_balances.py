@@ -1,11 +1,13 @@
-"""The AR balances (``ar_items``, ``ar_daily``) on SQLite, kept by the ledger's posting write.
+"""The AR balances (``ar_items``, ``ar_daily``): kept on SQLite by the ledger's posting write,
+checked on both engines against the postings.
 
 On PostgreSQL a statement trigger over the inserted postings keeps them (migration 0007). SQLite
 has only row triggers, and one on ``postings`` doubled the cost of every posting insert (measured
 with executemany: about 2x, even when its WHEN clause was false), so on SQLite the one function
 that writes postings calls :func:`keep` with the rows it wrote: one upsert per item and per day
 touched, in the same transaction. The invoice triggers that fill an item's issue and due dates
-are the same on both engines. ``billfold audit verify`` checks the result against the postings.
+are the same on both engines. :func:`differences` (``billfold audit verify``) checks both
+tables against the postings.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 ITEM_UPSERT = """
 INSERT INTO ar_items (entity_id, customer_id, currency, item_ref, open_minor, fopen_minor,
@@ -69,3 +71,42 @@ def keep(conn: Connection, ar_account_id: int, rows: Sequence[dict[str, Any]]) -
         cur.executemany(DAY_UPSERT, [(*key, v) for key, v in days.items()])
     finally:
         cur.close()
+
+
+_AR = "(SELECT id FROM accounts WHERE role = 'ar_control')"
+_ITEMS_FROM_POSTINGS = f"""
+SELECT p.entity_id, p.customer_id, p.currency, p.item_ref, p.amount, p.functional,
+       p.first_date, p.last_date, i.issue_date, i.due_date
+FROM (SELECT entity_id, customer_id, currency, COALESCE(item_ref, '') AS item_ref,
+             SUM(amount_minor) AS amount, SUM(functional_minor) AS functional,
+             MIN(entry_date) AS first_date, MAX(entry_date) AS last_date
+      FROM postings WHERE account_id = {_AR} AND customer_id IS NOT NULL
+      GROUP BY entity_id, customer_id, currency, COALESCE(item_ref, '')) p
+LEFT JOIN invoices i ON i.entity_id = p.entity_id AND i.number = p.item_ref
+"""
+_ITEMS_KEPT = """
+SELECT entity_id, customer_id, currency, item_ref, open_minor, fopen_minor, first_date,
+       last_date, doc_date, due_date FROM ar_items
+"""
+_DAYS_FROM_POSTINGS = f"""
+SELECT entity_id, entry_date, SUM(functional_minor) FROM postings WHERE account_id = {_AR}
+GROUP BY entity_id, entry_date
+"""
+_DAYS_KEPT = "SELECT entity_id, day, functional_minor FROM ar_daily"
+
+
+def differences(conn: Connection, limit: int = 5) -> list[str]:
+    """Where the kept AR balances (``ar_items``, ``ar_daily``) differ from what the postings
+    say: empty when they agree. Each difference names the row and the side it is on."""
+    problems: list[str] = []
+    for what, derived, kept, table in (
+        ("item", _ITEMS_FROM_POSTINGS, _ITEMS_KEPT, "ar_items"),
+        ("day", _DAYS_FROM_POSTINGS, _DAYS_KEPT, "ar_daily"),
+    ):
+        for where, a, b in (
+            (f"the postings, not in {table}", derived, kept),
+            (f"{table}, not in the postings", kept, derived),
+        ):
+            rows = conn.execute(text(f"SELECT * FROM ({a} EXCEPT {b}) d LIMIT {int(limit)}")).all()
+            problems += [f"AR {what} ({', '.join(str(v) for v in r)}) is in {where}" for r in rows]
+    return problems
