@@ -24,12 +24,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 import psycopg
+from benchmarks.benchlib import SELLER, initialise_seller
 from sqlalchemy import Table, select
 from sqlalchemy.engine import make_url
 
 from billfold.services.context import Billfold
-from billfold.services.entities import NewEntity
-from billfold.services.setup import initialise
 from billfold.store.tables import (
     accounts,
     customers,
@@ -39,7 +38,7 @@ from billfold.store.tables import (
     postings,
 )
 
-ENTITY = "ACME-DE"
+ENTITY = SELLER
 START = date(2025, 1, 1)
 AS_OF = date(2026, 11, 24)
 NOW = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
@@ -376,20 +375,7 @@ class PostgresLoader:
 def generate(url: str, items: int, n_postings: int) -> dict[str, Any]:
     """Create the schema and load the history; returns counts and timings."""
     started = time.perf_counter()
-    app: Billfold = initialise(
-        url,
-        "bench",
-        NewEntity(
-            ENTITY,
-            "Acme Europe GmbH",
-            "DE",
-            "EUR",
-            city="Berlin",
-            postal_code="10115",
-            address_line1="Friedrichstrasse 1",
-        ),
-        ["DE136695976"],
-    )
+    app: Billfold = initialise_seller(url)
     with app.reading() as conn:
         entity_id = conn.execute(
             select(legal_entities.c.id).where(legal_entities.c.code == ENTITY)

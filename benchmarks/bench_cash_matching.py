@@ -64,6 +64,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_issue_invoices import postgres_admin, postgres_databases
+from benchmarks.benchlib import initialise_seller
 from benchmarks.cashbench_eval import (
     Outcome,
     amount_only,
@@ -75,7 +76,6 @@ from benchmarks.cashbench_eval import (
 )
 from benchmarks.cashgen import (
     ACCOUNTS,
-    ENTITY_EU,
     ENTITY_US,
     MIX,
     GenConfig,
@@ -96,7 +96,6 @@ from billfold.services.context import Billfold
 from billfold.services.customers import import_customers
 from billfold.services.entities import NewEntity
 from billfold.services.open_items import import_open_items
-from billfold.services.setup import initialise
 from billfold.store.tables import (
     cash_applications,
     cash_suggestions,
@@ -207,20 +206,7 @@ def open_items_csv(world: World, *, all_open: bool) -> bytes:
 
 
 def seed_master_data(url: str, world: World) -> Billfold:
-    app = initialise(
-        url,
-        "bench",
-        NewEntity(
-            ENTITY_EU,
-            "Acme Europe GmbH",
-            "DE",
-            "EUR",
-            address_line1="Friedrichstrasse 1",
-            city="Berlin",
-            postal_code="10115",
-        ),
-        ["DE136695976"],
-    )
+    app = initialise_seller(url)
     app.clock = lambda: NOW
     with app.transaction() as tx:
         entities.create_entity(

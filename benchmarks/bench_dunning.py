@@ -48,21 +48,23 @@ from rich.table import Table
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.benchlib import SELLER, initialise_seller
+
 from billfold.services import entities
 from billfold.services.context import Billfold
 from billfold.services.customers import import_customers
 from billfold.services.dunning import ensure_default_dunning, run_dunning
-from billfold.services.entities import NewEntity
 from billfold.services.mailer import SmtpSender, SmtpSettings
 from billfold.services.open_items import import_open_items
-from billfold.services.setup import initialise
 from billfold.store.tables import dunning_items
 
 PG_SERVER_URL = os.environ.get(
     "BILLFOLD_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 DEFAULT_N = 10_000
-ENTITY = "ACME-DE"
+ENTITY = SELLER
 RUN_DATE = date(2026, 12, 31)
 NOW = datetime(2026, 12, 31, 6, 0, tzinfo=UTC)
 LANGUAGES = ("en", "de", "fr", "es", "nl")
@@ -134,20 +136,7 @@ def open_items_csv(start: int, count: int) -> bytes:
 def seed(url: str, n: int) -> dict[str, float]:
     timings = {}
     started = time.perf_counter()
-    app = initialise(
-        url,
-        "bench",
-        NewEntity(
-            ENTITY,
-            "Acme Europe GmbH",
-            "DE",
-            "EUR",
-            city="Berlin",
-            postal_code="10115",
-            address_line1="Friedrichstrasse 1",
-        ),
-        ["DE136695976"],
-    )
+    app = initialise_seller(url)
     app.clock = lambda: NOW
     with app.transaction() as tx:
         entities.add_bank_account(tx, ENTITY, "DE89 3704 0044 0532 0130 00", "COBADEFFXXX")

@@ -59,12 +59,14 @@ from rich.table import Table
 from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.benchlib import SELLER, initialise_seller
+
 from billfold.formats.invoice_json import InvoiceRequest, LineRequest
 from billfold.services import catalog, entities, invoicing
 from billfold.services.context import Billfold
 from billfold.services.customers import import_customers
-from billfold.services.entities import NewEntity
-from billfold.services.setup import initialise
 from billfold.store.tables import accounts, audit_head, audit_log, invoices, journal_entries
 from billfold.store.tables import postings as postings_table
 
@@ -77,7 +79,7 @@ CUSTOMERS = 1_000
 BASELINE_CHUNK = 10_000
 TARGET_INVOICES_PER_S = 5_000
 TARGET_RATIO = 1 / 3
-ENTITY = "ACME-DE"
+ENTITY = SELLER
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 FIRST_DAY = date(2026, 11, 2)
 OUT = Path("bench-output") / "issue_invoices.json"
@@ -172,20 +174,7 @@ def prices_csv() -> bytes:
 
 def seed(url: str) -> None:
     """Schema, chart, entity (with a bank account), customers, catalog and prices."""
-    app = initialise(
-        url,
-        "bench",
-        NewEntity(
-            ENTITY,
-            "Acme Europe GmbH",
-            "DE",
-            "EUR",
-            city="Berlin",
-            postal_code="10115",
-            address_line1="Friedrichstrasse 1",
-        ),
-        ["DE136695976"],
-    )
+    app = initialise_seller(url)
     app.clock = lambda: NOW
     with app.transaction() as tx:
         entities.add_bank_account(tx, ENTITY, "DE89 3704 0044 0532 0130 00", "COBADEFFXXX")

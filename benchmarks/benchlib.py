@@ -21,6 +21,10 @@ from rich.console import Console
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from billfold.services.context import Billfold
+from billfold.services.entities import NewEntity
+from billfold.services.setup import initialise
+
 PG_SERVER_URL = os.environ.get(
     "BILLFOLD_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -233,3 +237,24 @@ def in_process(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
 
 def verdict(ok: bool) -> str:
     return "[green]ok[/green]" if ok else "[red]below target[/red]"
+
+
+SELLER = "ACME-DE"
+
+
+def initialise_seller(url: str) -> Billfold:
+    """Schema, chart and the benchmarks' German seller (``SELLER``) with its VAT number."""
+    return initialise(
+        url,
+        "bench",
+        NewEntity(
+            SELLER,
+            "Acme Europe GmbH",
+            "DE",
+            "EUR",
+            city="Berlin",
+            postal_code="10115",
+            address_line1="Friedrichstrasse 1",
+        ),
+        ["DE136695976"],
+    )

@@ -12,12 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from benchmarks.benchlib import console
+from benchmarks.benchlib import SELLER, console, initialise_seller
 from sqlalchemy import select, text
 
 from billfold.services import catalog, entities
-from billfold.services.entities import NewEntity
-from billfold.services.setup import initialise
 from billfold.store.bulk import bulk_insert
 from billfold.store.db import make_engine
 from billfold.store.tables import (
@@ -32,7 +30,7 @@ from billfold.store.tables import (
     usage_records,
 )
 
-ENTITY = "ACME-DE"
+ENTITY = SELLER
 RUN_DATE = date(2026, 11, 1)
 NOW = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
 OCTOBER = date(2026, 10, 1)
@@ -357,20 +355,7 @@ def seed(url: str, n: int) -> dict[str, Any]:
     """Schema, entity, catalog through the services; customers, contracts and their usage,
     timesheets and milestone completions with bulk inserts. Returns counts and timings."""
     started = time.perf_counter()
-    app = initialise(
-        url,
-        "bench",
-        NewEntity(
-            ENTITY,
-            "Acme Europe GmbH",
-            "DE",
-            "EUR",
-            city="Berlin",
-            postal_code="10115",
-            address_line1="Friedrichstrasse 1",
-        ),
-        ["DE136695976"],
-    )
+    app = initialise_seller(url)
     app.clock = lambda: NOW
     with app.transaction() as tx:
         entities.add_bank_account(tx, ENTITY, "DE89 3704 0044 0532 0130 00", "COBADEFFXXX")
