@@ -185,6 +185,7 @@ def test_import_open_items_keeps_old_numbers(
     cli,
     tmp_path: Path,  # type: ignore[no-untyped-def]
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     f = tmp_path / "open.csv"
     f.write_text(
@@ -196,6 +197,13 @@ def test_import_open_items_keeps_old_numbers(
     assert "2 created" in capsys.readouterr().out
     assert cli(["invoices", "import-open", str(f)]) == 0
     assert "already imported" in capsys.readouterr().out
+    # a longer file with the same two rows: they are recognised (looked up in chunks, one
+    # number each here, as a file beyond a statement's parameter limit would be)
+    monkeypatch.setattr("billfold.store.bulk.IN_CHUNK", 1)
+    more = tmp_path / "open-more.csv"
+    more.write_text(f.read_text() + "OLD-5,DE1,2026-10-05,2026-11-04,EUR,10.00,\n")
+    assert cli(["invoices", "import-open", str(more)]) == 0
+    assert "1 created, 0 updated, 2 unchanged" in capsys.readouterr().out
     assert cli(["ledger", "ar", "--as-of", "2026-11-30"]) == 0
     ar = capsys.readouterr().out
     assert "OLD-1" in ar and "50.00 GBP" in ar and "reconciled" in ar

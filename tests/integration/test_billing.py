@@ -206,6 +206,37 @@ def test_po_limit_holds_the_contract(world: Billfold) -> None:
     assert any(label == "K-5" for label, _ in run.holds)
 
 
+def test_review_lists_every_draft_of_the_run_with_its_anomalies(
+    world: Billfold, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # lookups by lists of ids go in chunks (a run of a million drafts would not fit in one
+    # statement's parameters); with chunks of one, every list here is split
+    monkeypatch.setattr("billfold.store.bulk.IN_CHUNK", 1)
+    load(
+        world,
+        contract(
+            "K-5",
+            "GB1",
+            {**SUB, "quantity": "1"},
+            currency="GBP",
+            start="2026-02-01",
+            po_number="PO-5",
+            po_amount="52.00",
+        ),
+    )
+    run = billing_run.run_billing(world, date(2026, 2, 1))
+    with world.reading() as conn:
+        review = billing_run.review_run(conn, run.run_id)
+        ids = billing_run.run_draft_ids(conn, run.run_id)
+    assert [r.invoice_id for r in review] == ids and len(ids) == run.drafts == 3
+    seen = {(r.customer, r.currency, r.lines, r.anomalies) for r in review}
+    assert seen == {
+        ("DE1", "EUR", 3, ()),  # K-1 (January part and February) and K-2 (billed to DE1)
+        ("GB1", "GBP", 1, ()),  # K-3
+        ("GB1", "GBP", 1, ("PO PO-5 of K-5 94% used",)),  # its own PO: 49.00 of 52.00
+    }
+
+
 def test_a_killed_run_finishes_with_every_charge_billed_once(
     world: Billfold, db_url: str, tmp_path: Path
 ) -> None:

@@ -141,7 +141,11 @@ def test_write_off_and_recovery_post_to_bad_debt(world: tuple) -> None:  # type:
         svc.recover(tx, "ACME-DE", "DE1", inv1, Decimal("70.00"), "too much")
 
 
-def test_worklist_ranks_old_large_debts_first(world: tuple) -> None:  # type: ignore[type-arg]
+def test_worklist_ranks_old_large_debts_first(
+    world: tuple,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("billfold.store.bulk.IN_CHUNK", 1)  # customers looked up in chunks
     bf, _ = world
     with bf.reading() as conn:
         rows = svc.worklist(conn, date(2026, 12, 20))

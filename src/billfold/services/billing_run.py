@@ -37,7 +37,7 @@ from billfold.services.context import Billfold, Tx
 from billfold.services.contracts import ContractModel, billed_keys, load_models
 from billfold.services.invoicing import create_drafts
 from billfold.services.ledger import ensure_open
-from billfold.store.bulk import bulk_insert
+from billfold.store.bulk import bulk_insert, in_chunks
 from billfold.store.tables import (
     billed_charges,
     billing_runs,
@@ -435,23 +435,21 @@ def review_run(conn: Any, run_id: int | None = None) -> list[DraftReview]:
         run_id = conn.execute(select(func.max(billing_runs.c.id))).scalar()
         if run_id is None:
             return []
-    draft_ids = [
-        r[0]
-        for r in conn.execute(
-            select(billed_charges.c.invoice_id).where(billed_charges.c.run_id == run_id).distinct()
-        )
-    ]
-    if not draft_ids:
-        return []
+    # the run's drafts as a subquery, not a list of ids: a run of a million invoices would not
+    # fit in one statement's parameters (PostgreSQL takes at most 65,535)
+    drafts = select(billed_charges.c.invoice_id).where(billed_charges.c.run_id == run_id)
     heads = conn.execute(
         select(invoices, customers.c.number.label("cnum"))
         .join(customers, customers.c.id == invoices.c.customer_id)
-        .where(invoices.c.id.in_(draft_ids), invoices.c.status == "draft")
+        .where(invoices.c.id.in_(drafts), invoices.c.status == "draft")
+        .order_by(invoices.c.id)
     ).all()
+    if not heads:
+        return []
     counts = dict(
         conn.execute(
             select(invoice_lines.c.invoice_id, func.count())
-            .where(invoice_lines.c.invoice_id.in_(draft_ids))
+            .where(invoice_lines.c.invoice_id.in_(drafts))
             .group_by(invoice_lines.c.invoice_id)
         ).all()
     )
@@ -463,7 +461,7 @@ def review_run(conn: Any, run_id: int | None = None) -> list[DraftReview]:
             .having(func.count() >= 2)
         ).all()
     )
-    po_use = _po_usage(conn, draft_ids)
+    po_use = _po_usage(conn, run_id)
     result = []
     for h in heads:
         notes = []
@@ -487,29 +485,27 @@ def review_run(conn: Any, run_id: int | None = None) -> list[DraftReview]:
     return result
 
 
-def _po_usage(conn: Any, draft_ids: list[int]) -> dict[int, list[str]]:
-    """Drafts whose contract's PO will be 90 % used or more once they are issued."""
+def _po_usage(conn: Any, run_id: int) -> dict[int, list[str]]:
+    """Drafts of the run whose contract's PO will be 90 % used or more once they are issued."""
     rows = conn.execute(
         select(billed_charges.c.invoice_id, contracts.c.number, contracts.c.spec, contracts.c.id)
         .join(contracts, contracts.c.id == billed_charges.c.contract_id)
-        .where(billed_charges.c.invoice_id.in_(draft_ids))
+        .where(billed_charges.c.run_id == run_id)
         .distinct()
     ).all()
     notes: dict[int, list[str]] = defaultdict(list)
     with_po = [(i, n, json.loads(s), c) for i, n, s, c in rows]
     with_po = [row for row in with_po if row[2].get("po_amount")]
     po_ids = sorted({c for *_, c in with_po})
-    used_by_contract = (
-        dict(
+    used_by_contract: dict[int, Any] = {}
+    for chunk in in_chunks(po_ids):
+        used_by_contract |= dict(
             conn.execute(
                 select(billed_charges.c.contract_id, func.sum(billed_charges.c.amount_minor))
-                .where(billed_charges.c.contract_id.in_(po_ids))
+                .where(billed_charges.c.contract_id.in_(chunk))
                 .group_by(billed_charges.c.contract_id)
             ).all()
         )
-        if po_ids
-        else {}
-    )
     for invoice_id, number, raw, cid in with_po:
         limit = Decimal(str(raw["po_amount"]))
         used_minor = used_by_contract.get(cid) or 0
@@ -524,21 +520,12 @@ def _po_usage(conn: Any, draft_ids: list[int]) -> dict[int, list[str]]:
 def run_draft_ids(conn: Any, run_id: int) -> list[int]:
     from billfold.store.tables import invoices
 
-    ids = [
+    drafts = select(billed_charges.c.invoice_id).where(billed_charges.c.run_id == run_id)
+    return [
         r[0]
         for r in conn.execute(
-            select(billed_charges.c.invoice_id).where(billed_charges.c.run_id == run_id).distinct()
+            select(invoices.c.id)
+            .where(invoices.c.id.in_(drafts), invoices.c.status == "draft")
+            .order_by(invoices.c.id)
         )
     ]
-    return (
-        [
-            r[0]
-            for r in conn.execute(
-                select(invoices.c.id)
-                .where(invoices.c.id.in_(ids), invoices.c.status == "draft")
-                .order_by(invoices.c.id)
-            )
-        ]
-        if ids
-        else []
-    )

@@ -35,7 +35,7 @@ from billfold.services.cash_actions import unapply as unapply
 from billfold.services.cash_import import lines_from_json
 from billfold.services.cash_posting import ItemFacts, decimal_rate, post_applications
 from billfold.services.context import Tx
-from billfold.store.bulk import bulk_update
+from billfold.store.bulk import IN_CHUNK, bulk_update
 from billfold.store.tables import (
     ar_items,
     cash_suggestions,
@@ -48,7 +48,6 @@ from billfold.store.tables import (
 )
 
 BATCH = 5000  # receipts posted per batch of statements
-IN_CHUNK = 10_000  # ids per IN list (PostgreSQL takes at most 65,535 parameters)
 OPEN = ("unapplied", "partially_applied")
 
 

@@ -34,7 +34,7 @@ from billfold.money import Currency, Money, Rounding
 from billfold.services import lookups
 from billfold.services.context import Tx
 from billfold.services.ledger import MinorEntry, MinorLine, post_minor_entries
-from billfold.store.bulk import bulk_update, insert_rows
+from billfold.store.bulk import bulk_update, in_chunks, insert_rows
 from billfold.store.tables import cash_applications, customers, payer_accounts, receipts
 
 ROLES = ("ar_control", "unapplied_cash", "discounts_allowed", "write_off", "fx_gain", "fx_loss")
@@ -267,11 +267,13 @@ def learn_accounts(conn: Connection, learned: Iterable[tuple[str, int, date]]) -
         count[key] += 1
     if not latest:
         return
-    existing = set(
-        conn.execute(
-            select(payer_accounts.c.account).where(payer_accounts.c.account.in_(sorted(latest)))
+    existing = {
+        account
+        for chunk in in_chunks(latest)
+        for account in conn.execute(
+            select(payer_accounts.c.account).where(payer_accounts.c.account.in_(chunk))
         ).scalars()
-    )
+    }
     new = [
         {"account": a, "customer_id": c, "confirmed": count[a], "last_seen": d}
         for a, (c, d) in latest.items()

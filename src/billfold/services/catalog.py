@@ -17,6 +17,7 @@ from billfold.formats.customers_csv import decode_text
 from billfold.money import Currency
 from billfold.services.context import Tx
 from billfold.services.customers import file_fingerprint, previous_import, record_import
+from billfold.store.bulk import in_chunks
 from billfold.store.tables import accounts, customers, prices, products
 
 PRODUCT_COLUMNS = (
@@ -201,13 +202,13 @@ def import_prices(tx: Tx, data: bytes, filename: str) -> CatalogImport:
     skus = set(tx.conn.execute(select(products.c.sku)).scalars())
     numbers = {r.get("customer_number") for _, r in rows if r.get("customer_number")}
     cust = (
-        dict(
-            tx.conn.execute(
-                select(customers.c.number, customers.c.id).where(
-                    customers.c.number.in_(sorted(n for n in numbers if n))
-                )
-            ).all()
-        )
+        {
+            number: id_
+            for chunk in in_chunks(n for n in numbers if n)  # files of any size
+            for number, id_ in tx.conn.execute(
+                select(customers.c.number, customers.c.id).where(customers.c.number.in_(chunk))
+            )
+        }
         if numbers
         else {}
     )

@@ -22,6 +22,7 @@ from billfold.money import Money, Rounding, allocate
 from billfold.services import lookups
 from billfold.services.context import Tx
 from billfold.services.ledger import post_entry
+from billfold.store.bulk import in_chunks
 from billfold.store.tables import (
     cash_applications,
     collection_notes,
@@ -824,26 +825,33 @@ def worklist(
     if not rows:
         return []
     ids = [r.customer_id for r in rows]
-    info = {c.id: c for c in conn.execute(select(customers).where(customers.c.id.in_(ids)))}
+    info: dict[int, Any] = {}
+    disputes_open: dict[int, int] = {}
+    contacts: dict[int, Any] = {}
+    for chunk in in_chunks(ids):  # a worklist can name more customers than one statement takes
+        info |= {c.id: c for c in conn.execute(select(customers).where(customers.c.id.in_(chunk)))}
+        disputes_open |= dict(
+            conn.execute(
+                select(disputes.c.customer_id, func.count())
+                .where(
+                    disputes.c.customer_id.in_(chunk),
+                    disputes.c.status.in_(("open", "in_review")),
+                )
+                .group_by(disputes.c.customer_id)
+            ).all()
+        )
+        contacts |= dict(
+            conn.execute(
+                select(dunning_notices.c.customer_id, func.max(dunning_notices.c.created_at))
+                .where(dunning_notices.c.customer_id.in_(chunk), dunning_notices.c.status == "sent")
+                .group_by(dunning_notices.c.customer_id)
+            ).all()
+        )
     late = _days_late(conn, ids)
     broken: dict[str, int] = {}
     for p in promise_status(conn, as_of):
         if p.status == "broken":
             broken[p.customer] = broken.get(p.customer, 0) + 1
-    disputes_open: dict[int, int] = dict(
-        conn.execute(
-            select(disputes.c.customer_id, func.count())
-            .where(disputes.c.customer_id.in_(ids), disputes.c.status.in_(("open", "in_review")))
-            .group_by(disputes.c.customer_id)
-        ).all()
-    )
-    contacts = dict(
-        conn.execute(
-            select(dunning_notices.c.customer_id, func.max(dunning_notices.c.created_at))
-            .where(dunning_notices.c.customer_id.in_(ids), dunning_notices.c.status == "sent")
-            .group_by(dunning_notices.c.customer_id)
-        ).all()
-    )
     result = []
     for r in rows:
         c = info[r.customer_id]
@@ -881,24 +889,29 @@ def worklist(
 
 def _days_late(conn: Connection, customer_ids: list[int]) -> dict[int, Decimal]:
     """Average days after the due date at which each customer's invoices were paid."""
-    q = (
-        select(cash_applications.c.customer_id, cash_applications.c.applied_on, invoices.c.due_date)
-        .join(
-            invoices,
-            and_(
-                invoices.c.number == cash_applications.c.item_ref,
-                invoices.c.customer_id == cash_applications.c.customer_id,
-            ),
-        )
-        .where(
-            cash_applications.c.customer_id.in_(customer_ids),
-            cash_applications.c.kind == "invoice",
-            cash_applications.c.amount_minor > 0,
-        )
-    )
     acc: dict[int, list[int]] = {}
-    for cid, applied, due in conn.execute(q):
-        acc.setdefault(cid, []).append((applied - due).days)
+    for chunk in in_chunks(customer_ids):
+        q = (
+            select(
+                cash_applications.c.customer_id,
+                cash_applications.c.applied_on,
+                invoices.c.due_date,
+            )
+            .join(
+                invoices,
+                and_(
+                    invoices.c.number == cash_applications.c.item_ref,
+                    invoices.c.customer_id == cash_applications.c.customer_id,
+                ),
+            )
+            .where(
+                cash_applications.c.customer_id.in_(chunk),
+                cash_applications.c.kind == "invoice",
+                cash_applications.c.amount_minor > 0,
+            )
+        )
+        for cid, applied, due in conn.execute(q):
+            acc.setdefault(cid, []).append((applied - due).days)
     return {cid: (Decimal(sum(v)) / len(v)).quantize(Decimal("0.1")) for cid, v in acc.items()}
 
 

@@ -26,6 +26,7 @@ from billfold.formats.contracts_json import (
 from billfold.services import lookups
 from billfold.services.context import Tx
 from billfold.services.customers import file_fingerprint, previous_import, record_import
+from billfold.store.bulk import in_chunks
 from billfold.store.tables import (
     billed_charges,
     contract_changes,
@@ -61,7 +62,8 @@ def import_contracts(tx: Tx, data: bytes, filename: str) -> ContractsImport:
     cust = lookups.customer_ids(tx, {s.customer for s in specs} | {s.bill_to for s in specs})
     existing = {
         r.number: r
-        for r in tx.conn.execute(select(contracts).where(contracts.c.number.in_(numbers)))
+        for chunk in in_chunks(numbers)  # files of any size (parameter limits)
+        for r in tx.conn.execute(select(contracts).where(contracts.c.number.in_(chunk)))
     }
     created = updated = unchanged = 0
     for s in specs:

@@ -31,7 +31,7 @@ from billfold.services.context import Tx
 from billfold.services.ledger import MinorEntry, MinorLine, ensure_open, post_minor_entries
 from billfold.services.parties import Buyer, Seller, load_buyers, load_seller, party_to_json
 from billfold.services.tax_rates import load_engine
-from billfold.store.bulk import bulk_insert, bulk_update, insert_rows
+from billfold.store.bulk import bulk_insert, bulk_update, in_chunks, insert_rows
 from billfold.store.tables import (
     accounts,
     customers,
@@ -393,12 +393,15 @@ def _corrected_invoices(
     numbers = {r.corrects for r in requests if r.corrects}
     if not numbers:
         return {}
-    q = select(invoices.c.entity_id, invoices.c.number, invoices.c.id).where(
-        invoices.c.number.in_(sorted(numbers)),
-        invoices.c.status == "issued",
-        invoices.c.doc_type == "invoice",
-    )
-    return {(e, n): i for e, n, i in conn.execute(q)}
+    found: dict[tuple[int, str], int] = {}
+    for chunk in in_chunks(numbers):  # files of any size (parameter limits)
+        q = select(invoices.c.entity_id, invoices.c.number, invoices.c.id).where(
+            invoices.c.number.in_(chunk),
+            invoices.c.status == "issued",
+            invoices.c.doc_type == "invoice",
+        )
+        found |= {(e, n): i for e, n, i in conn.execute(q)}
+    return found
 
 
 def file_ref_prefix(data: bytes) -> str:

@@ -24,7 +24,7 @@ from billfold.services.context import Tx
 from billfold.services.customers import file_fingerprint, previous_import, record_import
 from billfold.services.ledger import post_entries
 from billfold.services.parties import load_buyers, load_seller, party_to_json
-from billfold.store.bulk import insert_rows
+from billfold.store.bulk import in_chunks, insert_rows
 from billfold.store.tables import customers, invoice_lines, invoices
 
 COLUMNS = (
@@ -153,18 +153,20 @@ def import_open_items(tx: Tx, data: bytes, filename: str, entity: str | None = N
 def _create(tx: Tx, parsed: list[Any], filename: str, errors: list[RowError]) -> tuple[int, int]:
     opening = lookups.account_by_role(tx, "opening_balance")[1]
     ar = lookups.account_by_role(tx, "ar_control")[1]
-    existing = {
-        (e, n): (c, t, cur)
-        for e, n, c, t, cur in tx.conn.execute(
-            select(
-                invoices.c.entity_id,
-                invoices.c.number,
-                invoices.c.customer_id,
-                invoices.c.total_minor,
-                invoices.c.currency,
-            ).where(invoices.c.number.in_([p[3] for p in parsed]))
-        )
-    }
+    existing: dict[tuple[int, str], tuple[int, int, str]] = {}
+    for chunk in in_chunks({p[3] for p in parsed}):  # files of any size (parameter limits)
+        existing |= {
+            (e, n): (c, t, cur)
+            for e, n, c, t, cur in tx.conn.execute(
+                select(
+                    invoices.c.entity_id,
+                    invoices.c.number,
+                    invoices.c.customer_id,
+                    invoices.c.total_minor,
+                    invoices.c.currency,
+                ).where(invoices.c.number.in_(chunk))
+            )
+        }
     todo = []
     unchanged = 0
     for p in parsed:

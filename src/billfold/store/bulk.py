@@ -9,13 +9,29 @@ SQLAlchemy insert would have stored (dates, timestamps, booleans).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import suppress
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table, func, select, text
 
 Processor = Callable[[Any], Any] | None
+T = TypeVar("T")
+
+IN_CHUNK = 10_000  # values per IN list: PostgreSQL takes at most 65,535 parameters a statement
+
+
+def in_chunks(values: Iterable[T], size: int | None = None) -> Iterator[list[T]]:
+    """``values`` (sorted when they can be, for repeatable statements) in lists of at most
+    ``size``, for ``column.in_(chunk)`` lookups whose list comes from a user's file or a run of
+    any size: one statement per chunk instead of one that fails past the parameter limit."""
+    size = size or IN_CHUNK
+    items = list(values)
+    with suppress(TypeError):
+        items.sort()  # type: ignore[call-overload]
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _processors(conn: Connection, table: Table, columns: Sequence[str]) -> list[Processor]:
