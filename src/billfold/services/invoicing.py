@@ -420,8 +420,9 @@ class IssueResult:
 def issue(tx: Tx, invoice_ids: Sequence[int]) -> IssueResult:
     """Issue drafts: number, freeze, post, audit. All of them, or none."""
     numbers: list[str] = []
+    party_json: dict[tuple[str, int], str] = {}  # each party read and serialised once per call
     for start in range(0, len(invoice_ids), BATCH):
-        numbers += _issue_batch(tx, list(invoice_ids[start : start + BATCH]))
+        numbers += _issue_batch(tx, list(invoice_ids[start : start + BATCH]), party_json)
     return IssueResult(numbers)
 
 
@@ -446,7 +447,7 @@ def draft_ids(
     return [r[0] for r in conn.execute(q)]
 
 
-def _issue_batch(tx: Tx, ids: list[int]) -> list[str]:
+def _issue_batch(tx: Tx, ids: list[int], party_json: dict[tuple[str, int], str]) -> list[str]:
     heads = {r.id: r for r in tx.conn.execute(select(invoices).where(invoices.c.id.in_(ids)))}
     missing = [i for i in ids if i not in heads]
     if missing:
@@ -474,7 +475,9 @@ def _issue_batch(tx: Tx, ids: list[int]) -> list[str]:
             )
         ).all()
     )
-    buyers = load_buyers(tx.conn, cust_numbers.values())
+    buyers = load_buyers(
+        tx.conn, [n for c, n in cust_numbers.items() if ("buyer", c) not in party_json]
+    )
     deferred_account = lookups.account_by_role(tx, "deferred_revenue")[1]
     lines, taxes = _load_lines(tx.conn, ids, deferred_account)
     tax_accounts = ensure_tax_accounts(
@@ -505,7 +508,6 @@ def _issue_batch(tx: Tx, ids: list[int]) -> list[str]:
     entry_ids = post_minor_entries(tx, [d for d in drafts if d is not None], ar_account_id)
     entry_iter = iter(entry_ids)
     updates = []
-    party_json: dict[tuple[str, int], str] = {}  # each party serialised once per batch
     for iid, d in zip(ordered, drafts, strict=True):
         h = heads[iid]
         number = cust_numbers[h.customer_id]

@@ -243,18 +243,7 @@ postings = Table(
     Column("memo", String(400)),
     UniqueConstraint("entry_id", "line_no"),
     Index("ix_postings_account_date", "account_id", "entry_date"),
-    # aging: per-item sums stream off this index in group order, without a sort (migration 0006)
-    Index(
-        "ix_postings_ar_items",
-        "account_id",
-        "entity_id",
-        "customer_id",
-        "item_ref",
-        "currency",
-        "entry_date",
-        "amount_minor",
-        "functional_minor",
-    ),
+    # (0006's ix_postings_ar_items is gone since 0008: the aging reads ar_items)
     Index("ix_postings_item", "customer_id", "item_type", "item_ref"),
     CheckConstraint(
         "(item_ref IS NULL) OR (customer_id IS NOT NULL)", name="open_item_has_customer"
