@@ -191,7 +191,9 @@ def _create(tx: Tx, parsed: list[Any], filename: str, errors: list[RowError]) ->
     heads: list[dict[str, Any]] = []
     sellers: dict[int, Any] = {}
     for _line, seller, buyer, number, issued, due, amount, rate, po in todo:
-        s = sellers.setdefault(seller.id, load_seller(tx.conn, seller.id))
+        s = sellers.get(seller.id)
+        if s is None:  # once per entity (setdefault would load it for every row)
+            s = sellers[seller.id] = load_seller(tx.conn, seller.id)
         functional = Money.rounded(
             amount.amount * rate, seller.functional_currency, Rounding(s.rounding)
         )
