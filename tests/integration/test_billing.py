@@ -190,6 +190,39 @@ def test_deferred_revenue_recognised_month_by_month(world: Billfold) -> None:
     assert tb["2100"] == (0, 0)
 
 
+def test_credit_on_a_deferred_line_takes_back_earned_revenue_at_once(world: Billfold) -> None:
+    from billfold.services.credit_memos import create_credit_memo
+
+    licence = {**SUB, "id": "lic", "quantity": "1", "unit_price": "1200.00", "frequency": "annual"}
+    load(world, contract("K-9", "DE1", licence, start="2026-01-01"))
+    run = billing_run.run_billing(world, date(2026, 1, 1))
+    assert (run.drafts, run.lines) == (1, 1)  # K-1..K-3 start later
+    with world.transaction() as tx:
+        (number,) = invoicing.issue(tx, invoicing.draft_ids(tx.conn)).numbers
+    with world.transaction() as tx:
+        earned = revenue.recognize(tx, "2026-03")  # January to March
+    served = sum(v for r in earned for a, _, v, _ in r.lines if a == "4000")
+    assert served == Decimal("295.89")  # 1,200.00 x (31 + 28 + 31) / 365, whole cents
+
+    def balances(day: date) -> dict[str, tuple[Decimal, Decimal]]:
+        with world.reading() as conn:
+            return {r.code: (r.debit, r.credit) for r in ledger.trial_balance(conn, day)}
+
+    assert balances(date(2026, 3, 31))["2100"] == (0, Decimal("1200.00") - served)
+    with world.transaction() as tx:  # the whole licence, cancelled in April
+        create_credit_memo(tx, "ACME-DE", number, "licence cancelled", on=date(2026, 4, 10))
+    after = balances(date(2026, 4, 10))
+    # the credit took the earned months back from revenue and the rest from deferred revenue:
+    # both are at zero now, and deferred revenue never shows a debit balance
+    assert after["4000"] == (0, 0)
+    assert after["2100"] == (0, 0)
+    with world.transaction() as tx:
+        rest = revenue.recognize(tx, "2026-12")  # April to December: the licence nets to nil
+    assert all(v == 0 for r in rest for a, _, v, _ in r.lines if a == "4000")
+    year_end = balances(date(2026, 12, 31))
+    assert year_end["4000"] == (0, 0) and year_end["2100"] == (0, 0)
+
+
 def test_po_limit_holds_the_contract(world: Billfold) -> None:
     load(
         world,

@@ -79,3 +79,44 @@ def test_the_parts_always_sum_to_the_amount(cents: int, start: date, length: int
         == (end.year - start.year) * 12 + end.month - start.month + 1
     )
     assert all((p.amount >= 0) == (cents >= 0) or p.is_zero() for _, p in parts)
+
+
+def test_a_credit_splits_into_served_months_and_months_to_serve() -> None:
+    from billfold.billing.revenue import served_and_unserved
+
+    amount = Money.of("542.90", "EUR")
+    # credited in April on March 15 - April 14: March was served, April is still to serve
+    served, rest = served_and_unserved(
+        amount, date(2026, 3, 15), date(2026, 4, 14), date(2026, 4, 2)
+    )
+    assert str(served.amount) == "297.72" and [(m, str(p.amount)) for m, p in rest] == [
+        ("2026-04", "245.18")
+    ]
+    # credited before the service starts: nothing served; after it ended: all of it
+    served, rest = served_and_unserved(
+        amount, date(2026, 3, 15), date(2026, 4, 14), date(2026, 3, 1)
+    )
+    assert served.is_zero() and sum((p for _, p in rest), Money.zero("EUR")) == amount
+    served, rest = served_and_unserved(
+        amount, date(2026, 3, 15), date(2026, 4, 14), date(2026, 5, 9)
+    )
+    assert served == amount and rest == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cents=st.integers(min_value=1, max_value=10**9),
+    start=st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)),
+    days=st.integers(min_value=0, max_value=800),
+    credited=st.dates(min_value=date(2019, 6, 1), max_value=date(2033, 6, 1)),
+)
+def test_served_and_unserved_always_add_up_to_the_credit(
+    cents: int, start: date, days: int, credited: date
+) -> None:
+    from billfold.billing.revenue import served_and_unserved
+
+    amount = Money.from_minor(cents, "EUR")
+    served, rest = served_and_unserved(amount, start, start + timedelta(days=days), credited)
+    assert served + sum((p for _, p in rest), Money.zero("EUR")) == amount
+    cut = f"{credited.year:04d}-{credited.month:02d}"
+    assert all(m >= cut for m, _ in rest)

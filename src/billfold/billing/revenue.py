@@ -40,3 +40,23 @@ def recognition_schedule(
     months = month_days(service_start, service_end)
     parts = allocate(amount, [days for _, days in months])
     return [(month, part) for (month, _), part in zip(months, parts, strict=True)]
+
+
+def served_and_unserved(
+    amount: Money, service_start: date, service_end: date, credited_on: date
+) -> tuple[Money, list[tuple[str, Money]]]:
+    """A credit of ``amount`` on a line billed in advance, issued on ``credited_on``, split by
+    the line's own schedule: the months before the credit's month were served (their revenue
+    is earned, so the credit takes it back from revenue at once), the months from the credit's
+    month on were not (the credit takes them back from deferred revenue, and they are
+    scheduled again, negatively, so that nothing is recognised for them).
+
+    Returns ``(served, [("YYYY-MM", part), ...])``; ``served`` plus the parts is ``amount``.
+    """
+    cut = f"{credited_on.year:04d}-{credited_on.month:02d}"
+    months = recognition_schedule(amount, service_start, service_end)
+    served = Money.zero(amount.currency)
+    for month, part in months:
+        if month < cut:
+            served = served + part
+    return served, [(month, part) for month, part in months if month >= cut]

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from billfold.billing.revenue import served_and_unserved
 from billfold.domain.invoice_calc import ComputedInvoice, LineInput, compute_invoice
 from billfold.domain.tax import TaxContext, TaxEngine
 from billfold.domain.terms import parse_terms
@@ -480,6 +481,9 @@ def _issue_batch(tx: Tx, ids: list[int], party_json: dict[tuple[str, int], str])
     )
     deferred_account = lookups.account_by_role(tx, "deferred_revenue")[1]
     lines, taxes = _load_lines(tx.conn, ids, deferred_account)
+    credit_notes = [i for i in ids if heads[i].doc_type == "credit_note"]
+    for iid, moves in _served_credits(tx.conn, credit_notes, deferred_account).items():
+        lines[iid] += moves
     tax_accounts = ensure_tax_accounts(
         tx, {_tax_account(t) for rows in taxes.values() for t in rows if t.tax_minor}
     )
@@ -617,6 +621,54 @@ def _load_lines(
     ).all():
         taxes[tr.invoice_id].append(tr)
     return lines, taxes
+
+
+@dataclass(frozen=True, slots=True)
+class _Move:
+    """An amount (minor units) moved onto an account's total in the journal entry."""
+
+    revenue_account: str
+    net_minor: int
+
+
+def _served_credits(
+    conn: Connection, credit_ids: list[int], deferred_account: str
+) -> dict[int, list[_Move]]:
+    """What credit notes take back from revenue already earned: for each credited line billed
+    in advance, the months of its service period before the credit's month come off its revenue
+    account, not off deferred revenue (which holds only the months still to serve, the same
+    split ``revenue.schedule_deferred`` schedules)."""
+    if not credit_ids:
+        return {}
+    ln, inv = invoice_lines.c, invoices.c
+    moves: dict[int, list[_Move]] = defaultdict(list)
+    for chunk in in_chunks(credit_ids):
+        for r in conn.execute(
+            select(
+                ln.invoice_id,
+                ln.net_minor,
+                ln.revenue_account,
+                ln.period_start,
+                ln.period_end,
+                inv.issue_date,
+                inv.currency,
+            )
+            .join(invoices, inv.id == ln.invoice_id)
+            .where(ln.invoice_id.in_(chunk), ln.deferred)
+        ):
+            start = r.period_start or r.issue_date
+            served, _ = served_and_unserved(
+                Money.from_minor(r.net_minor, r.currency),
+                start,
+                r.period_end or start,
+                r.issue_date,
+            )
+            if served.minor:
+                moves[r.invoice_id] += [
+                    _Move(deferred_account, -served.minor),
+                    _Move(r.revenue_account, served.minor),
+                ]
+    return moves
 
 
 def _tax_account(t: Any) -> tuple[str, str]:

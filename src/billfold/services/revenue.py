@@ -1,8 +1,11 @@
 """Deferred revenue: lines billed in advance are credited to deferred revenue when issued and
 recognised month by month over their service period.
 
-``schedule_deferred`` writes the schedule when a document is issued (a credit note writes the
-negative of what it takes back, over the months not yet served). ``recognize`` posts, for a
+``schedule_deferred`` writes the schedule when a document is issued. A credit note on such a
+line is split by the line's own schedule: the months served before the credit's month come off
+revenue at once (``invoicing`` posts them so), and the months still to serve come off deferred
+revenue and are scheduled negatively, so that they net to nothing when recognised and deferred
+revenue never shows a debit balance. ``recognize`` posts, for a
 period, Dr deferred revenue / Cr revenue for every scheduled month up to it that is not yet
 recognised (a late run catches up), one entry per legal entity.
 """
@@ -18,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from billfold.billing.revenue import recognition_schedule
+from billfold.billing.revenue import recognition_schedule, served_and_unserved
 from billfold.domain.ledger import EntryDraft, PostingLine
 from billfold.errors import InvalidInput
 from billfold.money import Money, Rounding, allocate
@@ -52,16 +55,21 @@ def schedule_deferred(tx: Tx, invoice_ids: list[int]) -> int:
     )
     rows = []
     for ln in tx.conn.execute(q):
-        sign = -1 if ln.doc_type == "credit_note" else 1
         start = ln.period_start or ln.issue_date
         end = ln.period_end or start
-        if sign < 0:  # what a credit takes back is what was not yet served
-            start = max(start, ln.issue_date.replace(day=1))
-            end = max(end, start)
-        amount = Money.from_minor(sign * ln.net_minor, ln.currency)
+        amount = Money.from_minor(ln.net_minor, ln.currency)
         if amount.is_zero():
             continue
-        months = recognition_schedule(amount, start, end)
+        if ln.doc_type == "credit_note":
+            # the months already served came off revenue when the credit was posted; the
+            # months still to serve came off deferred revenue and are scheduled negatively
+            _, rest = served_and_unserved(amount, start, end, ln.issue_date)
+            months = [(period, -part) for period, part in rest]
+            if not months:
+                continue
+            amount = -sum((part for _, part in rest), Money.zero(ln.currency))
+        else:
+            months = recognition_schedule(amount, start, end)
         functional = Money.rounded(
             amount.amount * Decimal(ln.fx_rate), ln.functional_currency, Rounding(ln.rounding)
         )
