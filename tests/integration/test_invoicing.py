@@ -256,6 +256,16 @@ def test_issuing_into_a_closed_period_is_refused(world: Billfold) -> None:
     assert row_counts(world) == before
 
 
+def test_issuing_never_posts_to_an_inactive_account(world: Billfold) -> None:
+    ids = create(world, invoice("DE1", {"sku": "SUB-PRO"}, day="2026-10-30"), issue=False)
+    with world.transaction() as tx:  # AR control retired (as a migration of the chart might)
+        tx.conn.execute(text("UPDATE accounts SET active = false WHERE role = 'ar_control'"))
+    before = row_counts(world)
+    with pytest.raises(NotFound, match=r"inactive account\(s\) 1100"), world.transaction() as tx:
+        invoicing.issue(tx, ids)  # type: ignore[arg-type]
+    assert row_counts(world) == before
+
+
 def test_unknown_invoice(world: Billfold) -> None:
     with pytest.raises(NotFound), world.reading() as conn:
         build_document(conn, "INV-1999-000001")

@@ -400,6 +400,7 @@ def post_minor_entries(tx: Tx, entries: Sequence[MinorEntry], ar_account_id: int
                 f"({per_currency}, functional {functional})"
             )
         dates.setdefault(e.entity_id, set()).add(e.entry_date)
+    _refuse_inactive(tx, {ln.account_id for e in entries for ln in e.lines})
     for entity_id, days in dates.items():
         ent = lookups.entity_by_id(tx.conn, entity_id)
         ensure_open(tx, entity_id, ent.code, sorted(days))
@@ -443,6 +444,25 @@ def post_minor_entries(tx: Tx, entries: Sequence[MinorEntry], ar_account_id: int
         ],
     )
     return ids
+
+
+def _refuse_inactive(tx: Tx, account_ids: set[int]) -> None:
+    """The bulk door keeps the rule of ``post_entries``: nothing posts to an inactive account."""
+    known: dict[int, tuple[str, bool]] = tx.cache.setdefault("account_active", {})
+    missing = sorted(account_ids - known.keys())
+    if missing:
+        for id_, code, active in tx.conn.execute(
+            select(accounts.c.id, accounts.c.code, accounts.c.active).where(
+                accounts.c.id.in_(missing)
+            )
+        ):
+            known[id_] = (code, bool(active))
+    inactive = sorted(known[i][0] for i in account_ids if i in known and not known[i][1])
+    unknown = sorted(i for i in account_ids if i not in known)
+    if unknown:
+        raise NotFound(f"no account with id {unknown[0]}")
+    if inactive:
+        raise NotFound(f"inactive account(s) {', '.join(inactive)} (see `billfold accounts list`)")
 
 
 def _entry_summary(d: EntryDraft) -> dict[str, object]:
