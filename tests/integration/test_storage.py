@@ -51,3 +51,33 @@ def test_migrations_build_exactly_the_schema_the_code_uses(db_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_a_report_never_holds_up_a_writer(bf: Billfold) -> None:
+    import threading
+
+    from sqlalchemy import func, select, text
+
+    from billfold.store.tables import audit_log
+
+    with bf.reading() as conn:
+        before = conn.execute(select(func.count()).select_from(audit_log)).scalar_one()
+        # while the report's transaction is open, a writer commits (on SQLite the report used to
+        # hold the write lock, and the writer waited for it to finish); a thread with a deadline,
+        # so that a regression fails fast instead of waiting out the busy timeout
+        done = threading.Event()
+
+        def write() -> None:
+            with bf.transaction() as tx:
+                tx.audit("note", "test", "writer")
+            done.set()
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        writer.join(timeout=10)
+        assert done.is_set(), "the writer waited for the report"
+        if bf.engine.dialect.name == "postgresql":  # and the report itself cannot write
+            with pytest.raises(Exception, match="read-only transaction"):
+                conn.execute(text("UPDATE audit_head SET last_id = last_id"))
+    with bf.reading() as conn:
+        assert conn.execute(select(func.count()).select_from(audit_log)).scalar_one() == before + 1

@@ -29,6 +29,17 @@ def safe_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
+READ_ONLY = "billfold_read_only"  # Connection.info flag set by Billfold.reading()
+
+
+def read_only(conn: Any) -> None:
+    """Mark ``conn`` (before its first statement) as a reader: on SQLite its transactions begin
+    without the write lock; on PostgreSQL they are READ ONLY, so a write is refused."""
+    conn.info[READ_ONLY] = True
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -45,7 +56,12 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Take the write lock up front: two writers never deadlock half-way through a unit of work.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only connection (reports) begins deferred: WAL gives it a snapshot of the last
+        # commit without the write lock, so a long report never holds up the writers.
+        if conn.info.get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, check: bool = True) -> Engine:
