@@ -72,6 +72,7 @@ from benchmarks.aging_sql import (
 )
 from benchmarks.benchlib import (
     console,
+    cpu_reference_seconds,
     explain,
     in_process,
     peak_rss_mib,
@@ -572,6 +573,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "cpus": os.cpu_count(),
+        "cpu_reference_seconds": cpu_reference_seconds(),
         "as_of": AS_OF.isoformat(),
         "targets": {"seconds": TARGET_SECONDS, "ratio_to_scan": TARGET_RATIO},
     }

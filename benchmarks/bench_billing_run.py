@@ -73,6 +73,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.benchlib import (
     StatementCounter,
     console,
+    cpu_reference_seconds,
     explain,
     in_process,
     peak_rss_mib,
@@ -622,6 +623,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "cpus": os.cpu_count(),
+        "cpu_reference_seconds": cpu_reference_seconds(),
         "targets": {
             "invoices_per_second": TARGET_INVOICES_PER_S,
             "ratio": round(TARGET_RATIO, 3),

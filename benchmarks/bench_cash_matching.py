@@ -64,7 +64,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_issue_invoices import postgres_admin, postgres_databases
-from benchmarks.benchlib import initialise_seller
+from benchmarks.benchlib import cpu_reference_seconds, initialise_seller
 from benchmarks.cashbench_eval import (
     Outcome,
     amount_only,
@@ -724,6 +724,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "cpus": os.cpu_count(),
+        "cpu_reference_seconds": cpu_reference_seconds(),
         "policy": {k: str(v) for k, v in asdict(Policy()).items()},
         "targets": {
             "auto_share": TARGET_AUTO,

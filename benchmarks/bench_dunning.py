@@ -50,7 +50,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.benchlib import SELLER, initialise_seller
+from benchmarks.benchlib import SELLER, cpu_reference_seconds, initialise_seller
 
 from billfold.services import entities
 from billfold.services.context import Billfold
@@ -363,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "cpus": os.cpu_count(),
+        "cpu_reference_seconds": cpu_reference_seconds(),
         "load_average_at_end": [round(v, 2) for v in os.getloadavg()],  # a shared machine?
     }
     args.out.write_text(json.dumps({**meta, "results": results}, indent=2) + "\n")

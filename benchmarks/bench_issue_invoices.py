@@ -61,7 +61,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.benchlib import SELLER, initialise_seller
+from benchmarks.benchlib import SELLER, cpu_reference_seconds, initialise_seller
 
 from billfold.formats.invoice_json import InvoiceRequest, LineRequest
 from billfold.services import catalog, entities, invoicing
@@ -759,6 +759,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "cpus": os.cpu_count(),
+        "cpu_reference_seconds": cpu_reference_seconds(),
         "targets": {"invoices_per_second": TARGET_INVOICES_PER_S, "ratio": round(TARGET_RATIO, 3)},
     }
     args.out.write_text(json.dumps({**meta, "results": results}, indent=2) + "\n")

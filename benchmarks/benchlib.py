@@ -211,6 +211,17 @@ def explain(conn: Connection, statement: str, parameters: Any) -> str:
 _LONG_ARRAY = re.compile(r"'\{[^}]{60,}\}'")
 
 
+def cpu_reference_seconds() -> float:
+    """Seconds a fixed pure-Python loop (ten million additions) takes now: this shared machine's
+    speed varies by a factor of three from one hour to the next, so every result file records
+    it, and figures from different runs compare only after scaling by it."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return round(time.perf_counter() - started, 3)
+
+
 def rss_mib() -> float:
     """Current resident set size (Linux ``/proc``; the peak elsewhere)."""
     try:
