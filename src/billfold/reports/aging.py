@@ -221,14 +221,9 @@ def aging_as_of(
     # c_(k-1) - c_k (buckets[k-1] < d <= buckets[k]), the last = c_last (d > last edge).
     # One comparison per edge instead of two per bucket: the scan is a third faster.
     edges = [as_of - timedelta(days=b) for b in buckets]
-    key_names = (
-        ["entity_id", "customer_id", "currency"]
-        if by == "customer"
-        else [
-            "entity_id",
-            "currency",
-        ]
-    )
+    key_names = ["entity_id", "currency"]
+    if by == "customer":
+        key_names.insert(1, "customer_id")
     columns = [f"c{k}" for k in range(len(edges))] + ["total", "ftotal", "n"]
     # Sum per key in each part of the open items (the untouched balances stream in key order),
     # then add the parts up; names are joined to those few rows after.
