@@ -35,6 +35,7 @@ from sqlalchemy import (
 from billfold.errors import InvalidInput
 from billfold.money import Currency, Money
 from billfold.services import lookups
+from billfold.store.ar_balances import is_open
 from billfold.store.db import for_large_scan
 from billfold.store.tables import ar_daily, ar_items, customers, legal_entities, postings
 
@@ -138,7 +139,7 @@ def open_item_parts(conn: Connection, as_of: date, entity_id: int | None) -> lis
     dates = (it.doc_date, it.due_date, it.first_date)
     open_now = it.open_minor.label("open")
     fopen_now = it.fopen_minor.label("fopen")
-    nonzero = or_(it.open_minor != 0, it.fopen_minor != 0)
+    nonzero = is_open()  # the condition of the partial index over the open items
     later = conn.execute(
         select(postings.c.id)
         .where(postings.c.account_id == ar_id, postings.c.entry_date > as_of)

@@ -35,6 +35,7 @@ from billfold.services.cash_actions import unapply as unapply
 from billfold.services.cash_import import lines_from_json
 from billfold.services.cash_posting import ItemFacts, decimal_rate, post_applications
 from billfold.services.context import Tx
+from billfold.store.ar_balances import is_open
 from billfold.store.bulk import IN_CHUNK, bulk_update
 from billfold.store.tables import (
     ar_items,
@@ -82,7 +83,11 @@ def load_open_items(
             & (invoices.c.number == it.item_ref)
             & (invoices.c.customer_id == it.customer_id),
         )
-        .where(it.open_minor > 0, invoices.c.doc_type.in_(("invoice", "debit_note")))
+        .where(
+            is_open(),  # read off the partial index over the open items
+            it.open_minor > 0,
+            invoices.c.doc_type.in_(("invoice", "debit_note")),
+        )
     )
     if entity_id is not None:
         q = q.where(invoices.c.entity_id == entity_id)

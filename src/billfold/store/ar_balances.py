@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import ColumnElement, Connection, literal_column, or_, text
+
+from billfold.store.tables import ar_items
 
 ITEM_UPSERT = """
 INSERT INTO ar_items (entity_id, customer_id, currency, item_ref, open_minor, fopen_minor,
@@ -110,3 +112,12 @@ def differences(conn: Connection, limit: int = 5) -> list[str]:
             rows = conn.execute(text(f"SELECT * FROM ({a} EXCEPT {b}) d LIMIT {int(limit)}")).all()
             problems += [f"AR {what} ({', '.join(str(v) for v in r)}) is in {where}" for r in rows]
     return problems
+
+
+def is_open(table: Any = None) -> ColumnElement[bool]:
+    """The condition of ``ix_ar_items_open``, for a WHERE over ``ar_items`` (or an alias of it):
+    the item has a balance in transaction or functional currency. Written with literal zeros,
+    as the index's own condition is, so that SQLite sees it implies the index and uses it."""
+    c = (table if table is not None else ar_items).c
+    zero: ColumnElement[Any] = literal_column("0")
+    return or_(c.open_minor != zero, c.fopen_minor != zero)
