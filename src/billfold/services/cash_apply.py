@@ -36,7 +36,7 @@ from billfold.services.cash_import import lines_from_json
 from billfold.services.cash_posting import ItemFacts, decimal_rate, post_applications
 from billfold.services.context import Tx
 from billfold.store.ar_balances import is_open
-from billfold.store.bulk import IN_CHUNK, bulk_update
+from billfold.store.bulk import bulk_update, in_chunks
 from billfold.store.tables import (
     ar_items,
     cash_suggestions,
@@ -284,8 +284,7 @@ def _replace_suggestions(tx: Tx, ids: Sequence[int], every_open_receipt: bool) -
             ).values(status="replaced")
         )
         return
-    for start in range(0, len(ids), IN_CHUNK):
-        chunk = list(ids[start : start + IN_CHUNK])
+    for chunk in in_chunks(ids):
         tx.conn.execute(
             stmt.where(cash_suggestions.c.receipt_id.in_(chunk)).values(status="replaced")
         )

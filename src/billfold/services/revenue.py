@@ -67,7 +67,7 @@ def schedule_deferred(tx: Tx, invoice_ids: list[int]) -> int:
             months = [(period, -part) for period, part in rest]
             if not months:
                 continue
-            amount = -sum((part for _, part in rest), Money.zero(ln.currency))
+            amount = sum((part for _, part in months), Money.zero(ln.currency))
         else:
             months = recognition_schedule(amount, start, end)
         functional = Money.rounded(
