@@ -101,6 +101,8 @@ def test_create_issue_credit_render_register(
                 "2",
                 "--reason",
                 "returned",
+                "--date",  # in the register's month, whatever day the tests run
+                "2026-11-20",
             ]
         )
         == 0
@@ -117,6 +119,8 @@ def test_create_issue_credit_render_register(
                 "2=0.01",
                 "--reason",
                 "again",
+                "--date",
+                "2026-11-20",
             ]
         )
         == 2
