@@ -2,8 +2,9 @@
 
 ``match_receipts`` loads each legal entity's open items and every customer once, with set-based
 queries, matches the receipts in value-date order (an item one receipt pays is no longer open
-for the next), posts the automatic applications in batches (``cash_posting``) and keeps the
-rest as suggestions. The clerk's actions live in ``cash_actions`` and are re-exported here.
+for the next), posts the automatic applications in batches of ``BATCH`` receipts
+(``cash_posting``; on PostgreSQL while the next batch is matched, see ``BatchPoster``) and keeps
+the rest as suggestions. The clerk's actions live in ``cash_actions`` and are re-exported here.
 
 Each application is its own row linking receipt and open item, never edited (an unapply is a
 reversing row). The receipt's ``applied_minor`` can never exceed its amount: a CHECK constraint
