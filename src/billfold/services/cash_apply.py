@@ -2,9 +2,8 @@
 
 ``match_receipts`` loads each legal entity's open items and every customer once, with set-based
 queries, matches the receipts in value-date order (an item one receipt pays is no longer open
-for the next), posts the automatic applications in batches of ``BATCH`` receipts
-(``cash_posting``; on PostgreSQL while the next batch is matched, see ``BatchPoster``) and keeps
-the rest as suggestions. The clerk's actions live in ``cash_actions`` and are re-exported here.
+for the next), posts the automatic applications in batches (``cash_posting``) and keeps the
+rest as suggestions. The clerk's actions live in ``cash_actions`` and are re-exported here.
 
 Each application is its own row linking receipt and open item, never edited (an unapply is a
 reversing row). The receipt's ``applied_minor`` can never exceed its amount: a CHECK constraint
@@ -16,8 +15,7 @@ from __future__ import annotations
 import gc
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,7 +48,7 @@ from billfold.store.tables import (
     remittance_advices,
 )
 
-BATCH = 1000  # receipts posted per batch of statements
+BATCH = 5000  # receipts posted per batch of statements
 OPEN = ("unapplied", "partially_applied")
 
 
@@ -227,112 +225,51 @@ def _match_receipts(
     advices = _attach_advices(tx, rows, remittances)
     _replace_suggestions(tx, [r.id for r in rows], receipt_ids is None)
     run = MatchRun(receipts=len(rows))
-    indexes, facts = _indexes(tx, dict.fromkeys(r.entity_id for r in rows))
-    batch: list[tuple[Any, Proposal]] = []
+    to_apply: list[tuple[Any, Proposal]] = []
     suggestions = []
-    with BatchPoster(tx, facts) as poster:
-        for r, remittance in zip(rows, remittances, strict=True):
-            index = indexes[r.entity_id]  # each legal entity matches against its own items
-            left = r.amount_minor - r.applied_minor
-            proposal = match_one(receipt_view(r, advices, remittance), index, policy)
-            automatic = proposal is not None and proposal.confidence >= policy.auto_threshold
-            if proposal is not None and automatic and proposal.cash_minor <= left:
-                batch.append((r, proposal))
-                for a in proposal.allocations:
-                    if a.kind != "on_account" and a.item_ref:
-                        index.consume(a.item_ref, a.amount_minor)
-                run.applied += 1
-                if len(batch) == BATCH:
-                    poster.post(batch)
-                    batch = []
-            elif proposal is not None:
-                suggestions.append(
-                    {
-                        "receipt_id": r.id,
-                        "customer_id": proposal.customer_id,
-                        "proposal": _proposal_json(proposal),
-                        "confidence": proposal.confidence,
-                        "reason": proposal.reason[:400],
-                        "status": "open",
-                        "created_at": tx.now,
-                    }
-                )
-                run.suggested += 1
-            else:
-                run.unmatched += 1
-            run.results.append((r.id, proposal, automatic))
-            if progress is not None:
-                progress()
-        poster.post(batch)
-    if suggestions:
-        tx.conn.execute(insert(cash_suggestions), suggestions)
-    return run
-
-
-def _indexes(
-    tx: Tx, entity_ids: Iterable[int]
-) -> tuple[dict[int, MatchIndex], dict[tuple[int, str], ItemFacts]]:
-    """One index per legal entity among the receipts (numbers repeat across entities), all
-    built before anything is posted, from one load of the customers and payer accounts."""
     indexes: dict[int, MatchIndex] = {}
     facts: dict[tuple[int, str], ItemFacts] = {}
     known: tuple[list[Customer], dict[str, int]] | None = None
-    for entity_id in entity_ids:
-        if known is None:
-            known = load_customers(tx.conn), load_accounts(tx.conn)
-        indexes[entity_id], entity_facts = build_index(tx.conn, entity_id, *known)
-        facts.update(entity_facts)
-    return indexes, facts
-
-
-class BatchPoster:
-    """Posts batches of automatic applications in the order they are handed over, while the
-    matching goes on.
-
-    The matcher never reads the database once the indexes are built, and the postings never
-    change what it sees (it lowers its index itself), so on PostgreSQL a worker thread posts each
-    batch while the next one is matched: the server's work (COPY, checks, triggers) overlaps the
-    matcher's instead of following it, and the Python thread waits on the socket without the
-    GIL. Only the worker uses the connection until the run ends; the batches, their statements
-    and their audit events are exactly those of posting them one after the other. A failure
-    stops the run at the next hand-over (or at the end) and is raised there, after the worker
-    has stopped, so the transaction rolls back as before. On SQLite the batches are posted in
-    place (the engine runs in this process: there is nothing to overlap).
-    """
-
-    def __init__(self, tx: Tx, facts: dict[tuple[int, str], ItemFacts]) -> None:
-        self.tx, self.facts = tx, facts
-        threaded = tx.conn.dialect.name == "postgresql"
-        self.pool = ThreadPoolExecutor(1, "cash-posting") if threaded else None
-        self.pending: list[Future[list[int]]] = []
-
-    def post(self, batch: Sequence[tuple[Any, Proposal]]) -> None:
-        if not batch:
-            return
-        if self.pool is None:
-            post_applications(self.tx, batch, self.facts, automatic=True)
-            return
-        self._raise_failure(done_only=True)
-        self.pending.append(
-            self.pool.submit(post_applications, self.tx, list(batch), self.facts, automatic=True)
-        )
-
-    def _raise_failure(self, done_only: bool) -> None:
-        for f in self.pending:
-            error = f.exception() if f.done() or not done_only else None
-            if error is not None:
-                raise error
-
-    def __enter__(self) -> BatchPoster:
-        return self
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        if self.pool is None:
-            return
-        failed = exc_type is not None
-        self.pool.shutdown(wait=True, cancel_futures=failed)  # the connection is ours again
-        if not failed:
-            self._raise_failure(done_only=False)
+    for r, remittance in zip(rows, remittances, strict=True):
+        index = indexes.get(r.entity_id)
+        if index is None:  # each legal entity matches against its own items
+            if known is None:
+                known = load_customers(tx.conn), load_accounts(tx.conn)
+            index, entity_facts = build_index(tx.conn, r.entity_id, *known)
+            indexes[r.entity_id] = index
+            facts.update(entity_facts)
+        left = r.amount_minor - r.applied_minor
+        proposal = match_one(receipt_view(r, advices, remittance), index, policy)
+        automatic = proposal is not None and proposal.confidence >= policy.auto_threshold
+        if proposal is not None and automatic and proposal.cash_minor <= left:
+            to_apply.append((r, proposal))
+            for a in proposal.allocations:
+                if a.kind != "on_account" and a.item_ref:
+                    index.consume(a.item_ref, a.amount_minor)
+            run.applied += 1
+        elif proposal is not None:
+            suggestions.append(
+                {
+                    "receipt_id": r.id,
+                    "customer_id": proposal.customer_id,
+                    "proposal": _proposal_json(proposal),
+                    "confidence": proposal.confidence,
+                    "reason": proposal.reason[:400],
+                    "status": "open",
+                    "created_at": tx.now,
+                }
+            )
+            run.suggested += 1
+        else:
+            run.unmatched += 1
+        run.results.append((r.id, proposal, automatic))
+        if progress is not None:
+            progress()
+    for start in range(0, len(to_apply), BATCH):
+        post_applications(tx, to_apply[start : start + BATCH], facts, automatic=True)
+    if suggestions:
+        tx.conn.execute(insert(cash_suggestions), suggestions)
+    return run
 
 
 def _replace_suggestions(tx: Tx, ids: Sequence[int], every_open_receipt: bool) -> None:
