@@ -242,3 +242,58 @@ def test_returned_payment_reopens_the_invoice(world: tuple) -> None:  # type: ig
         status = conn.execute(select(receipts.c.status)).scalar_one()
     assert summary.status == "issued" and status == "returned"
     assert "1010" not in tb or tb["1010"] == (0, 0)
+
+
+def _three_receipts(numbers: list[str]) -> BankFile:
+    inv1, inv2, inv3, _ = numbers
+    payer = "DE02120300000000202051"
+    return bank_file(
+        entry("116.62", "R1", text=f"Rechnung {inv1}", account=payer),
+        entry("21.29", "R2", text=f"Invoice {inv2}", account=payer),
+        entry("90.00", "R3", text=f"{inv3}", day=date(2026, 12, 30)),
+    )
+
+
+def test_batches_of_one_post_the_same_and_teach_the_payer(
+    world: tuple,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bf, numbers = world
+    monkeypatch.setattr(cash_apply, "BATCH", 1)  # every receipt is its own batch
+    book(bf, _three_receipts(numbers))
+    run = run_match(bf)
+    assert run.applied == 3
+    with bf.reading() as conn:
+        status = {s.number: s.status for s in list_invoices(conn)}
+        learned = conn.execute(
+            text("SELECT account, confirmed, last_seen FROM payer_accounts")
+        ).all()
+        day = date(2026, 12, 31)
+        assert ledger.ar_subledger_balance(conn, day) == ledger.gl_control_balance(conn, day)
+    assert [status[n] for n in numbers[:3]] == ["paid", "paid", "paid"]
+    # two matches in two batches: one account, confirmed twice, seen last on the later day
+    assert [(a, n, str(d)) for a, n, d in learned] == [("DE02120300000000202051", 2, "2026-11-20")]
+
+
+def test_a_batch_that_fails_rolls_the_whole_run_back(
+    world: tuple,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bf, numbers = world
+    book(bf, _three_receipts(numbers))
+    before = row_counts(bf)
+    posted = cash_apply.post_applications
+    calls: list[int] = []
+
+    def second_fails(tx, batch, facts, *, automatic):  # type: ignore[no-untyped-def]
+        calls.append(len(batch))
+        if len(calls) == 2:
+            raise Conflict("refused by the test")
+        return posted(tx, batch, facts, automatic=automatic)
+
+    monkeypatch.setattr(cash_apply, "BATCH", 1)
+    monkeypatch.setattr(cash_apply, "post_applications", second_fails)
+    with pytest.raises(Conflict, match="refused by the test"):
+        run_match(bf)
+    assert row_counts(bf) == before  # the first batch's postings went with the rest
+    assert calls == [1, 1]  # the run stopped at the failing batch

@@ -26,7 +26,9 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from billfold.domain.matching import Proposal
 from billfold.errors import Conflict
@@ -37,6 +39,7 @@ from billfold.services.ledger import MinorEntry, MinorLine, post_minor_entries
 from billfold.store.bulk import bulk_update, in_chunks, insert_rows
 from billfold.store.tables import cash_applications, customers, payer_accounts, receipts
 
+UPSERT_CHUNK = 2_500  # accounts per upsert: 4 parameters each, well under both engines' limits
 ROLES = ("ar_control", "unapplied_cash", "discounts_allowed", "write_off", "fx_gain", "fx_loss")
 
 
@@ -258,7 +261,8 @@ def _not_open(
 
 def learn_accounts(conn: Connection, learned: Iterable[tuple[str, int, date]]) -> None:
     """Confirmed matches teach the payer's account to the customer (the latest one wins);
-    ``confirmed`` counts the matches, however they were batched."""
+    ``confirmed`` counts the matches, however they were batched. One upsert per chunk of
+    accounts (not one statement per account: on PostgreSQL each is a round trip)."""
     latest: dict[str, tuple[int, date]] = {}
     count: dict[str, int] = defaultdict(int)
     for account, cid, day in learned:
@@ -267,33 +271,26 @@ def learn_accounts(conn: Connection, learned: Iterable[tuple[str, int, date]]) -
         count[key] += 1
     if not latest:
         return
-    existing = {
-        account
-        for chunk in in_chunks(latest)
-        for account in conn.execute(
-            select(payer_accounts.c.account).where(payer_accounts.c.account.in_(chunk))
-        ).scalars()
-    }
-    new = [
-        {"account": a, "customer_id": c, "confirmed": count[a], "last_seen": d}
-        for a, (c, d) in latest.items()
-        if a not in existing
-    ]
-    if new:
-        conn.execute(insert(payer_accounts), new)
-    old = [
-        {"key": a, "cid": c, "day": d, "n": count[a]}
-        for a, (c, d) in latest.items()
-        if a in existing
-    ]
-    if old:
+    upsert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(payer_accounts)
+    stmt = upsert.on_conflict_do_update(
+        index_elements=[payer_accounts.c.account],
+        set_={
+            "customer_id": upsert.excluded.customer_id,
+            "last_seen": upsert.excluded.last_seen,
+            "confirmed": payer_accounts.c.confirmed + upsert.excluded.confirmed,
+        },
+    )
+    for chunk in in_chunks(latest, UPSERT_CHUNK):
         conn.execute(
-            update(payer_accounts)
-            .where(payer_accounts.c.account == bindparam("key"))
-            .values(
-                customer_id=bindparam("cid"),
-                last_seen=bindparam("day"),
-                confirmed=payer_accounts.c.confirmed + bindparam("n"),
-            ),
-            old,
+            stmt.values(
+                [
+                    {
+                        "account": a,
+                        "customer_id": latest[a][0],
+                        "confirmed": count[a],
+                        "last_seen": latest[a][1],
+                    }
+                    for a in chunk
+                ]
+            )
         )
