@@ -15,7 +15,6 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Connection,
     Date,
@@ -47,15 +46,16 @@ def in_chunks(values: Iterable[T], size: int | None = None) -> Iterator[list[T]]
         yield items[start : start + size]
 
 
-def id_in(conn: Connection, column: Any, ids: Iterable[int]) -> ColumnElement[bool]:
-    """``column IN (ids)`` for a batch of ids. On PostgreSQL ``= ANY`` of one array parameter:
-    a short statement that neither SQLAlchemy renders nor psycopg parses again per value (with
-    2,000 ids the IN list cost more than the query); on SQLite an ordinary IN list (callers
-    keep batches within ``IN_CHUNK``)."""
-    values = sorted(set(ids))
+def values_in(conn: Connection, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column IN (values)`` for a batch of ids or keys. On PostgreSQL ``= ANY`` of one array
+    parameter: a short statement that neither SQLAlchemy renders nor psycopg parses again per
+    value (with 2,000 ids the IN list cost more than the query); on SQLite an ordinary IN list
+    (callers keep batches within ``IN_CHUNK``)."""
+    items = sorted(set(values))
     if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(BigInteger)))  # type: ignore[no-any-return]
-    return column.in_(values)  # type: ignore[no-any-return]
+        array = bindparam(None, items, type_=ARRAY(column.type))
+        return column == any_(array)  # type: ignore[no-any-return]
+    return column.in_(items)  # type: ignore[no-any-return]
 
 
 def _processors(conn: Connection, table: Table, columns: Sequence[str]) -> list[Processor]:
