@@ -9,8 +9,10 @@ SQLAlchemy insert would have stored (dates, timestamps, booleans).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
+from datetime import date, datetime
 from operator import itemgetter
 from typing import Any, TypeVar
 
@@ -19,10 +21,13 @@ from sqlalchemy import (
     Connection,
     Date,
     DateTime,
+    Select,
     Table,
+    Text,
     any_,
     bindparam,
     func,
+    literal_column,
     select,
     text,
 )
@@ -47,15 +52,18 @@ def in_chunks(values: Iterable[T], size: int | None = None) -> Iterator[list[T]]
 
 
 def values_in(conn: Connection, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
-    """``column IN (values)`` for a batch of ids or keys. On PostgreSQL ``= ANY`` of one array
-    parameter: a short statement that neither SQLAlchemy renders nor psycopg parses again per
-    value (with 2,000 ids the IN list cost more than the query); on SQLite an ordinary IN list
-    (callers keep batches within ``IN_CHUNK``)."""
+    """``column IN (values)`` for a batch of ids or keys (ints or strings), as one parameter:
+    on PostgreSQL ``= ANY`` of an array, on SQLite ``IN`` the elements of a JSON array. A short
+    statement that SQLAlchemy does not render and the driver does not parse again per value
+    (with 2,000 ids an expanded IN list cost more than the query itself)."""
     items = sorted(set(values))
     if conn.dialect.name == "postgresql":
         array = bindparam(None, items, type_=ARRAY(column.type))
         return column == any_(array)  # type: ignore[no-any-return]
-    return column.in_(items)  # type: ignore[no-any-return]
+    elements: Select[Any] = select(literal_column("value")).select_from(
+        func.json_each(bindparam(None, json.dumps(items), type_=Text))
+    )
+    return column.in_(elements)  # type: ignore[no-any-return]
 
 
 def _processors(conn: Connection, table: Table, columns: Sequence[str]) -> list[Processor]:
@@ -64,10 +72,21 @@ def _processors(conn: Connection, table: Table, columns: Sequence[str]) -> list[
     result: list[Processor] = []
     for c in columns:
         proc: Processor = table.c[c].type.bind_processor(conn.dialect)
-        if proc is not None and isinstance(table.c[c].type, Date | DateTime):
-            proc = _memoised(proc)  # dates repeat across a batch: convert each one once
+        if isinstance(table.c[c].type, Date | DateTime):
+            # dates repeat across a batch: convert each one once (SQLAlchemy leaves them to the
+            # sqlite3 module's own adapters, which this does ahead of time, the same way)
+            proc = _memoised(proc or _sqlite_adapt)
         result.append(proc)
     return result
+
+
+def _sqlite_adapt(value: Any) -> Any:
+    """What the sqlite3 module's default adapters store for a date or a datetime."""
+    if type(value) is datetime:
+        return value.isoformat(" ")
+    if type(value) is date:
+        return value.isoformat()
+    return value
 
 
 def _memoised(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
