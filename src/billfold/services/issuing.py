@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from json.encoder import encode_basestring, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any, NamedTuple
 
@@ -32,6 +33,7 @@ from billfold.services import lookups
 from billfold.services.context import Tx
 from billfold.services.ledger import MinorEntry, MinorLine, ensure_open, post_minor_entries
 from billfold.services.parties import Seller, load_buyers, load_seller, party_to_json
+from billfold.services.revenue import schedule_deferred
 from billfold.store.audit import CanonicalJson
 from billfold.store.bulk import in_chunks, update_tuples, values_in
 from billfold.store.tables import (
@@ -190,27 +192,32 @@ def _issue_batch(tx: Tx, ids: list[int], party_json: dict[tuple[str, int], str])
         post_minor_entries(tx, postable, ar_account_id, before_postings=freeze)
     else:
         freeze([])
-    from billfold.services.revenue import schedule_deferred  # revenue imports the ledger
-
     schedule_deferred(tx, ordered)
-    exponents: dict[str, int] = {}
     for iid in ordered:
         h = heads[iid]
-        cur = h.currency
-        exp = exponents.get(cur)
-        if exp is None:
-            exp = exponents[cur] = Currency.of(cur).exponent
-        # canonical JSON (sorted keys, no spaces) of customer, date, currency, total, tax, rate
-        after = (
-            f'{{"currency":{encode_basestring(cur)},'
-            f'"customer":{encode_basestring(cust_numbers[h.customer_id])},'
-            f'"fx_rate":{encode_basestring(h.fx_rate)},'
-            f'"issue_date":"{h.issue_date}",'
-            f'"tax":{encode_basestring(f"{Decimal(h.tax_minor).scaleb(-exp)} {cur}")},'
-            f'"total":{encode_basestring(f"{Decimal(h.total_minor).scaleb(-exp)} {cur}")}}}'
+        tx.audit(
+            "issue", h.doc_type, numbers[iid], after=issue_image(h, cust_numbers[h.customer_id])
         )
-        tx.audit("issue", h.doc_type, numbers[iid], after=CanonicalJson(after))
     return [numbers[i] for i in ordered]
+
+
+def issue_image(h: _Head, customer: str) -> CanonicalJson:
+    """The audit row's image of an issued document, as canonical JSON (``audit.to_json`` of
+    ``{customer, issue_date, currency, total, tax, fx_rate}``), formatted directly."""
+    cur = h.currency
+    exp = _exponent(cur)
+    total = f"{Decimal(h.total_minor).scaleb(-exp)} {cur}"
+    tax = f"{Decimal(h.tax_minor).scaleb(-exp)} {cur}"
+    return CanonicalJson(
+        f'{{"currency":{encode_basestring(cur)},"customer":{encode_basestring(customer)},'
+        f'"fx_rate":{encode_basestring(h.fx_rate)},"issue_date":"{h.issue_date.isoformat()}",'
+        f'"tax":{encode_basestring(tax)},"total":{encode_basestring(total)}}}'
+    )
+
+
+@cache
+def _exponent(currency: str) -> int:
+    return Currency.of(currency).exponent
 
 
 class _SellerSnapshots:
