@@ -1,7 +1,8 @@
 """Invoices: draft -> issued (gapless number + journal entry + audit, one transaction) -> voided.
 
 Everything here works on batches: creating or issuing N invoices costs a fixed number of SQL
-statements per batch (bulk inserts and executemany updates), not per invoice.
+statements per batch (bulk inserts and executemany updates), not per invoice. Issuing itself
+lives in ``services.issuing`` (``issue`` is re-exported here).
 """
 
 from __future__ import annotations
@@ -16,11 +17,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, case, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, func, select, update
 
-from billfold.billing.revenue import served_and_unserved
 from billfold.domain.invoice_calc import ComputedInvoice, LineInput, compute_invoice
 from billfold.domain.tax import TaxContext, TaxEngine
 from billfold.domain.terms import parse_terms
@@ -29,23 +27,20 @@ from billfold.formats.invoice_json import InvoiceRequest, LineRequest
 from billfold.money import Currency, Money, Rounding
 from billfold.services import catalog, fx, lookups
 from billfold.services.context import Tx
-from billfold.services.ledger import MinorEntry, MinorLine, ensure_open, post_minor_entries
-from billfold.services.parties import Buyer, Seller, load_buyers, load_seller, party_to_json
+from billfold.services.issuing import IssueResult, fiscal_year, issue
+from billfold.services.parties import Buyer, Seller, load_buyers, load_seller
 from billfold.services.tax_rates import load_engine
-from billfold.store.bulk import bulk_insert, bulk_update, in_chunks, insert_rows
+from billfold.store.bulk import bulk_insert, in_chunks, insert_rows
 from billfold.store.tables import (
-    accounts,
-    customers,
     invoice_line_taxes,
     invoice_lines,
     invoices,
     legal_entities,
-    number_sequences,
     postings,
 )
 
 SERIES = {"invoice": "INV", "credit_note": "CN", "debit_note": "DN"}
-BATCH = 2000
+__all__ = ["SERIES", "IssueResult", "create_drafts", "draft_ids", "fiscal_year", "issue"]
 
 
 # --- drafts ----------------------------------------------------------------------------------
@@ -410,21 +405,7 @@ def file_ref_prefix(data: bytes) -> str:
     return "file:" + hashlib.sha256(data).hexdigest()[:20]
 
 
-# --- issuing ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class IssueResult:
-    numbers: list[str]
-
-
-def issue(tx: Tx, invoice_ids: Sequence[int]) -> IssueResult:
-    """Issue drafts: number, freeze, post, audit. All of them, or none."""
-    numbers: list[str] = []
-    party_json: dict[tuple[str, int], str] = {}  # each party read and serialised once per call
-    for start in range(0, len(invoice_ids), BATCH):
-        numbers += _issue_batch(tx, list(invoice_ids[start : start + BATCH]), party_json)
-    return IssueResult(numbers)
+# --- issuing (services/issuing.py) ---------------------------------------------------------
 
 
 def draft_ids(
@@ -446,399 +427,6 @@ def draft_ids(
     if before:
         q = q.where(invoices.c.issue_date <= before)
     return [r[0] for r in conn.execute(q)]
-
-
-def _issue_batch(tx: Tx, ids: list[int], party_json: dict[tuple[str, int], str]) -> list[str]:
-    heads = {r.id: r for r in tx.conn.execute(select(invoices).where(invoices.c.id.in_(ids)))}
-    missing = [i for i in ids if i not in heads]
-    if missing:
-        raise NotFound(f"no draft invoice with id {missing[0]}")
-    not_draft = [heads[i] for i in ids if heads[i].status != "draft"]
-    if not_draft:
-        raise Conflict(
-            f"invoice {not_draft[0].number} is already {not_draft[0].status}; "
-            "issued documents never change"
-        )
-    ordered = sorted(ids, key=lambda i: (heads[i].issue_date, i))
-    sellers = {e: load_seller(tx.conn, e) for e in {h.entity_id for h in heads.values()}}
-    for entity_id, seller in sellers.items():
-        ensure_open(
-            tx,
-            entity_id,
-            seller.code,
-            [h.issue_date for h in heads.values() if h.entity_id == entity_id],
-        )
-    numbers = _assign_numbers(tx, [heads[i] for i in ordered], sellers)
-    cust_numbers = dict(
-        tx.conn.execute(
-            select(customers.c.id, customers.c.number).where(
-                customers.c.id.in_({h.customer_id for h in heads.values()})
-            )
-        ).all()
-    )
-    buyers = load_buyers(
-        tx.conn, [n for c, n in cust_numbers.items() if ("buyer", c) not in party_json]
-    )
-    deferred_account = lookups.account_by_role(tx, "deferred_revenue")[1]
-    lines, taxes = _load_lines(tx.conn, ids, deferred_account)
-    credit_notes = [i for i in ids if heads[i].doc_type == "credit_note"]
-    for iid, moves in _served_credits(tx.conn, credit_notes, deferred_account).items():
-        lines[iid] += moves
-    tax_accounts = ensure_tax_accounts(
-        tx, {_tax_account(t) for rows in taxes.values() for t in rows if t.tax_minor}
-    )
-    ar_account_id = lookups.account_by_role(tx, "ar_control")[0]
-    accounts_by_code = lookups.account_ids(
-        tx,
-        {ln.revenue_account for rows in lines.values() for ln in rows} | set(tax_accounts.values()),
-    )
-    corrected = _numbers_of(tx.conn, {h.corrects_id for h in heads.values() if h.corrects_id})
-    drafts = []
-    for iid in ordered:
-        h = heads[iid]
-        drafts.append(
-            _issue_entry(
-                h,
-                numbers[iid],
-                cust_numbers[h.customer_id],
-                lines[iid],
-                taxes[iid],
-                tax_accounts,
-                accounts_by_code,
-                ar_account_id,
-                corrected.get(h.corrects_id),
-            )
-        )
-    entry_ids = post_minor_entries(tx, [d for d in drafts if d is not None], ar_account_id)
-    entry_iter = iter(entry_ids)
-    updates = []
-    for iid, d in zip(ordered, drafts, strict=True):
-        h = heads[iid]
-        number = cust_numbers[h.customer_id]
-        if ("buyer", h.customer_id) not in party_json:
-            party_json[("buyer", h.customer_id)] = json.dumps(party_to_json(buyers[number].party))
-        if ("seller", h.entity_id) not in party_json:
-            party_json[("seller", h.entity_id)] = json.dumps(
-                party_to_json(sellers[h.entity_id].party)
-            )
-        seller = sellers[h.entity_id]
-        updates.append(
-            {
-                "id": iid,
-                "status": "issued",
-                "number": numbers[iid],
-                "issued_at": tx.now,
-                "entry_id": next(entry_iter) if d is not None else None,
-                "seller_json": _seller_snapshot(
-                    party_json[("seller", h.entity_id)], seller, h.currency, numbers[iid]
-                ),
-                "buyer_json": party_json[("buyer", h.customer_id)],
-            }
-        )
-    bulk_update(tx.conn, invoices, "id", updates)
-    from billfold.services.revenue import schedule_deferred  # revenue imports this module
-
-    schedule_deferred(tx, ordered)
-    for iid in ordered:
-        h = heads[iid]
-        tx.audit(
-            "issue",
-            h.doc_type,
-            numbers[iid],
-            after={
-                "customer": cust_numbers[h.customer_id],
-                "issue_date": h.issue_date,
-                "currency": h.currency,
-                "total": str(Money.from_minor(h.total_minor, h.currency)),
-                "tax": str(Money.from_minor(h.tax_minor, h.currency)),
-                "fx_rate": h.fx_rate,
-            },
-        )
-    return [numbers[i] for i in ordered]
-
-
-def fiscal_year(day: date, start_month: int) -> int:
-    """Fiscal years are named by the calendar year they start in."""
-    return day.year if day.month >= start_month else day.year - 1
-
-
-def _assign_numbers(tx: Tx, heads: list[Any], sellers: dict[int, Seller]) -> dict[int, str]:
-    wanted: dict[tuple[int, str, int], list[Any]] = defaultdict(list)
-    for h in heads:
-        fy = fiscal_year(h.issue_date, sellers[h.entity_id].fiscal_year_start_month)
-        wanted[(h.entity_id, h.series, fy)].append(h)
-    result: dict[int, str] = {}
-    for (entity_id, series, fy), group in sorted(wanted.items()):
-        last = _reserve(tx.conn, entity_id, series, fy, len(group))
-        for offset, h in enumerate(group, start=1):
-            result[h.id] = f"{series}-{fy}-{last + offset:06d}"
-    return result
-
-
-def _reserve(conn: Connection, entity_id: int, series: str, fy: int, count: int) -> int:
-    """Take ``count`` numbers from the sequence, locked until the transaction ends: no gaps."""
-    key = {"entity_id": entity_id, "series": series, "fiscal_year": fy}
-    ins = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(number_sequences)
-    conn.execute(ins.values(**key, last_number=0).on_conflict_do_nothing())
-    where = (
-        (number_sequences.c.entity_id == entity_id)
-        & (number_sequences.c.series == series)
-        & (number_sequences.c.fiscal_year == fy)
-    )
-    q = select(number_sequences.c.last_number).where(where)
-    if conn.dialect.name == "postgresql":
-        q = q.with_for_update()
-    last = int(conn.execute(q).scalar_one())
-    conn.execute(update(number_sequences).where(where).values(last_number=last + count))
-    return last
-
-
-def _load_lines(
-    conn: Connection, ids: list[int], deferred_account: str
-) -> tuple[dict[int, list[Any]], dict[int, list[Any]]]:
-    """What the journal entry needs, summed in SQL: net per revenue account and tax per
-    jurisdiction and rate, for each invoice of the batch."""
-    lines: dict[int, list[Any]] = {i: [] for i in ids}
-    taxes: dict[int, list[Any]] = {i: [] for i in ids}
-    net = func.sum(invoice_lines.c.net_minor).label("net_minor")
-    # lines billed in advance are credited to deferred revenue, recognised month by month
-    account = case(
-        (invoice_lines.c.deferred, deferred_account), else_=invoice_lines.c.revenue_account
-    ).label("revenue_account")
-    for r in conn.execute(
-        select(invoice_lines.c.invoice_id, account, net)
-        .where(invoice_lines.c.invoice_id.in_(ids))
-        .group_by(invoice_lines.c.invoice_id, account)
-        .order_by(invoice_lines.c.invoice_id, account)
-    ).all():
-        lines[r.invoice_id].append(r)
-    t = invoice_line_taxes.c
-    for tr in conn.execute(
-        select(t.invoice_id, t.jurisdiction, t.rate, func.sum(t.tax_minor).label("tax_minor"))
-        .where(t.invoice_id.in_(ids))
-        .group_by(t.invoice_id, t.jurisdiction, t.rate)
-        .order_by(t.invoice_id, t.jurisdiction, t.rate)
-    ).all():
-        taxes[tr.invoice_id].append(tr)
-    return lines, taxes
-
-
-@dataclass(frozen=True, slots=True)
-class _Move:
-    """An amount (minor units) moved onto an account's total in the journal entry."""
-
-    revenue_account: str
-    net_minor: int
-
-
-def _served_credits(
-    conn: Connection, credit_ids: list[int], deferred_account: str
-) -> dict[int, list[_Move]]:
-    """What credit notes take back from revenue already earned: for each credited line billed
-    in advance, the months of its service period before the credit's month come off its revenue
-    account, not off deferred revenue (which holds only the months still to serve, the same
-    split ``revenue.schedule_deferred`` schedules)."""
-    if not credit_ids:
-        return {}
-    ln, inv = invoice_lines.c, invoices.c
-    moves: dict[int, list[_Move]] = defaultdict(list)
-    for chunk in in_chunks(credit_ids):
-        for r in conn.execute(
-            select(
-                ln.invoice_id,
-                ln.net_minor,
-                ln.revenue_account,
-                ln.period_start,
-                ln.period_end,
-                inv.issue_date,
-                inv.currency,
-            )
-            .join(invoices, inv.id == ln.invoice_id)
-            .where(ln.invoice_id.in_(chunk), ln.deferred)
-        ):
-            start = r.period_start or r.issue_date
-            served, _ = served_and_unserved(
-                Money.from_minor(r.net_minor, r.currency),
-                start,
-                r.period_end or start,
-                r.issue_date,
-            )
-            if served.minor:
-                moves[r.invoice_id] += [
-                    _Move(deferred_account, -served.minor),
-                    _Move(r.revenue_account, served.minor),
-                ]
-    return moves
-
-
-def _tax_account(t: Any) -> tuple[str, str]:
-    return (t.jurisdiction, t.rate)
-
-
-def tax_account_code(jurisdiction: str, rate: str) -> str:
-    return f"2200-{jurisdiction}-{rate}"
-
-
-def ensure_tax_accounts(tx: Tx, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """Tax payable accounts per jurisdiction and rate, created under the tax payable account."""
-    codes = {k: tax_account_code(*k) for k in keys}
-    if not codes:
-        return {}
-    existing = set(
-        tx.conn.execute(
-            select(accounts.c.code).where(accounts.c.code.in_(sorted(codes.values())))
-        ).scalars()
-    )
-    parent = lookups.account_by_role(tx, "tax_payable")[1]
-    new = [
-        {
-            "code": code,
-            "name": f"Tax payable {j} {r}%",
-            "type": "liability",
-            "role": None,
-            "parent_code": parent,
-            "active": True,
-        }
-        for (j, r), code in sorted(codes.items())
-        if code not in existing
-    ]
-    if new:
-        tx.conn.execute(insert(accounts), new)
-        for row in new:
-            tx.audit("create", "account", row["code"], after=row)
-    return codes
-
-
-def _issue_entry(
-    h: Any,
-    number: str,
-    customer: str,
-    lines: list[Any],
-    taxes: list[Any],
-    tax_accounts: dict[tuple[str, str], str],
-    accounts_by_code: dict[str, int],
-    ar_account_id: int,
-    corrected_number: str | None,
-) -> MinorEntry | None:
-    """Invoices and debit notes are open items of their own; a credit note is posted against
-    the invoice it credits, so that invoice's open amount drops at once."""
-    if h.doc_type == "credit_note":
-        assert corrected_number is not None
-        return build_entry(
-            h,
-            number,
-            customer,
-            lines,
-            taxes,
-            tax_accounts,
-            accounts_by_code,
-            -1,
-            "invoice",
-            corrected_number,
-            ar_account_id,
-        )
-    item_type = "debit_note" if h.doc_type == "debit_note" else "invoice"
-    return build_entry(
-        h,
-        number,
-        customer,
-        lines,
-        taxes,
-        tax_accounts,
-        accounts_by_code,
-        1,
-        item_type,
-        number,
-        ar_account_id,
-    )
-
-
-def _numbers_of(conn: Connection, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    q = select(invoices.c.id, invoices.c.number).where(invoices.c.id.in_(sorted(ids)))
-    return {i: n for i, n in conn.execute(q)}
-
-
-def build_entry(
-    h: Any,
-    number: str,
-    customer: str,
-    lines: Sequence[Any],
-    taxes: Sequence[Any],
-    tax_accounts: dict[tuple[str, str], str],
-    accounts_by_code: dict[str, int],
-    sign: int,
-    item_type: str,
-    item_ref: str,
-    ar_account_id: int,
-) -> MinorEntry | None:
-    """Dr AR / Cr revenue per account / Cr tax payable per jurisdiction and rate (sign -1: the
-    mirror image, for credit notes), in integer minor units. Functional amounts at the
-    document's frozen rate; the AR line takes what makes the functional side balance."""
-    cur, fcur = h.currency, h.functional_currency
-    credits: dict[str, int] = defaultdict(int)
-    for ln in lines:
-        credits[ln.revenue_account] += ln.net_minor
-    for t in taxes:
-        if t.tax_minor:
-            credits[tax_accounts[_tax_account(t)]] += t.tax_minor
-    if cur == fcur:  # the common case: no conversion
-
-        def to_functional(minor: int) -> int:
-            return minor
-    else:
-        rate, mode = Decimal(h.fx_rate), Rounding(h.rounding)
-        unit = Money.from_minor(1, cur).amount
-
-        def to_functional(minor: int) -> int:
-            return Money.rounded(unit * minor * rate, fcur, mode).minor
-
-    posting_lines = []
-    functional_sum = 0
-    for account, minor in credits.items():
-        if minor == 0:
-            continue
-        amount = -sign * minor
-        functional = to_functional(amount)
-        functional_sum += functional
-        posting_lines.append(MinorLine(accounts_by_code[account], cur, amount, functional))
-    total = sum(credits.values())
-    if total == 0 and not posting_lines:
-        return None
-    posting_lines.insert(
-        0,
-        MinorLine(
-            ar_account_id, cur, sign * total, -functional_sum, h.customer_id, item_type, item_ref
-        ),
-    )
-    kind = {"invoice": "Invoice", "credit_note": "Credit note", "debit_note": "Debit note"}
-    return MinorEntry(
-        h.entity_id,
-        h.issue_date,
-        f"{kind[h.doc_type]} {number} {customer}",
-        h.doc_type,
-        number,
-        tuple(posting_lines),
-    )
-
-
-def _seller_snapshot(party_json: str, seller: Seller, currency: str, number: str) -> str:
-    """The seller as printed on this document: party and the bank details to pay into."""
-    payment = seller.payment_for(currency, number)
-    pay = (
-        None
-        if payment is None
-        else {
-            "iban": payment.iban,
-            "bic": payment.bic,
-            "bank_name": payment.bank_name,
-            "account_name": payment.account_name,
-            "reference": payment.reference,
-            "means_code": payment.means_code,
-        }
-    )
-    return f'{{"party": {party_json}, "payment": {json.dumps(pay)}}}'
 
 
 # --- void ------------------------------------------------------------------------------------

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, case, func, insert, select, tuple_, update
 
@@ -40,7 +41,7 @@ from billfold.money import Money
 from billfold.services import lookups
 from billfold.services.context import Tx
 from billfold.store import ar_balances
-from billfold.store.bulk import bulk_insert, insert_rows
+from billfold.store.bulk import insert_rows, insert_tuples, next_ids
 from billfold.store.tables import (
     accounting_periods,
     accounts,
@@ -337,15 +338,52 @@ def post_entries(tx: Tx, drafts: Sequence[EntryDraft], *, audit: bool = True) ->
     return ids
 
 
+POSTING_COLUMNS = (
+    "entry_id",
+    "line_no",
+    "entity_id",
+    "entry_date",
+    "account_id",
+    "currency",
+    "amount_minor",
+    "functional_minor",
+    "customer_id",
+    "item_type",
+    "item_ref",
+    "memo",
+)
+ENTRY_COLUMNS = (
+    "id",
+    "entity_id",
+    "entry_date",
+    "period",
+    "description",
+    "source_type",
+    "source_ref",
+    "reverses_id",
+    "created_at",
+    "actor",
+)
+
+
 def _insert_postings(tx: Tx, rows: list[dict[str, Any]]) -> None:
-    """The one place postings are written: in bulk, with the AR balances kept beside them."""
-    bulk_insert(tx.conn, postings, rows)
-    ar_balances.keep(tx.conn, lookups.account_by_role(tx, "ar_control")[0], rows)
+    """Postings given as dicts (``post_entries``): see :func:`_insert_posting_tuples`."""
+    get = itemgetter(*POSTING_COLUMNS)
+    _insert_posting_tuples(tx, [get(r) for r in rows])
 
 
-@dataclass(frozen=True, slots=True)
-class MinorLine:
-    """A posting line in integer minor units, for system entries built in bulk (debit > 0)."""
+def _insert_posting_tuples(tx: Tx, rows: list[tuple[Any, ...]]) -> None:
+    """The one place postings are written: in bulk (tuples in ``POSTING_COLUMNS`` order), with
+    the AR balances kept beside them from the rows just written."""
+    after = ar_balances.last_posting_id(tx.conn)
+    insert_tuples(tx.conn, postings, POSTING_COLUMNS, rows)
+    ar_balances.keep(tx.conn, lookups.account_by_role(tx, "ar_control")[0], after)
+
+
+class MinorLine(NamedTuple):
+    """A posting line in integer minor units, for system entries built in bulk (debit > 0).
+    A tuple in the order of the postings' columns from ``account_id`` on, so the posting row
+    is the entry's part and this line put together."""
 
     account_id: int
     currency: str
@@ -357,8 +395,7 @@ class MinorLine:
     memo: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class MinorEntry:
+class MinorEntry(NamedTuple):
     entity_id: int
     entry_date: date
     description: str
@@ -367,10 +404,20 @@ class MinorEntry:
     lines: tuple[MinorLine, ...]
 
 
-def post_minor_entries(tx: Tx, entries: Sequence[MinorEntry], ar_account_id: int) -> list[int]:
+def post_minor_entries(
+    tx: Tx,
+    entries: Sequence[MinorEntry],
+    ar_account_id: int,
+    *,
+    before_postings: Callable[[list[int]], None] | None = None,
+) -> list[int]:
     """The bulk door into the ledger for entries the system builds itself (issuing): the same
     rules as ``post_entries`` - balanced per currency and in functional currency, AR lines name
-    their customer, open periods - checked in integers, without building Money objects."""
+    their customer, open periods - checked in integers, without building Money objects.
+
+    ``before_postings`` is called with the new entries' ids once the entries are written and
+    before their postings are (issuing freezes its documents there, so that the AR items the
+    postings open find the document's number and dates at once)."""
     if not entries:
         return []
     dates: dict[int, set[date]] = {}
@@ -387,9 +434,9 @@ def post_minor_entries(tx: Tx, entries: Sequence[MinorEntry], ar_account_id: int
                     f"journal entry '{e.description}' line {n}: amount and "
                     "functional amount have opposite signs"
                 )
-            if (
+            if ln.customer_id is None and (
                 ln.account_id == ar_account_id or ln.item_ref is not None
-            ) and ln.customer_id is None:
+            ):
                 raise InvalidInput(
                     f"journal entry '{e.description}' line {n}: a posting to "
                     "AR control (or an open item) must name the customer"
@@ -399,50 +446,45 @@ def post_minor_entries(tx: Tx, entries: Sequence[MinorEntry], ar_account_id: int
                 f"journal entry '{e.description}' does not balance "
                 f"({per_currency}, functional {functional})"
             )
-        dates.setdefault(e.entity_id, set()).add(e.entry_date)
+        days = dates.get(e.entity_id)
+        if days is None:
+            days = dates[e.entity_id] = set()
+        days.add(e.entry_date)
     _refuse_inactive(tx, {ln.account_id for e in entries for ln in e.lines})
     for entity_id, days in dates.items():
         ent = lookups.entity_by_id(tx.conn, entity_id)
         ensure_open(tx, entity_id, ent.code, sorted(days))
-    ids = insert_rows(
+    ids = next_ids(tx.conn, journal_entries, len(entries))
+    periods = {d: period_of(d) for days in dates.values() for d in days}
+    now, actor = tx.now, tx.actor
+    insert_tuples(
         tx.conn,
         journal_entries,
+        ENTRY_COLUMNS,
         [
-            {
-                "entity_id": e.entity_id,
-                "entry_date": e.entry_date,
-                "period": period_of(e.entry_date),
-                "description": e.description[:400],
-                "source_type": e.source_type,
-                "source_ref": e.source_ref,
-                "reverses_id": None,
-                "created_at": tx.now,
-                "actor": tx.actor,
-            }
-            for e in entries
-        ],
-    )
-    _insert_postings(
-        tx,
-        [
-            {
-                "entry_id": entry_id,
-                "line_no": n,
-                "entity_id": e.entity_id,
-                "entry_date": e.entry_date,
-                "account_id": ln.account_id,
-                "currency": ln.currency,
-                "amount_minor": ln.amount_minor,
-                "functional_minor": ln.functional_minor,
-                "customer_id": ln.customer_id,
-                "item_type": ln.item_type,
-                "item_ref": ln.item_ref,
-                "memo": ln.memo,
-            }
+            (
+                entry_id,
+                e.entity_id,
+                e.entry_date,
+                periods[e.entry_date],
+                e.description[:400],
+                e.source_type,
+                e.source_ref,
+                None,
+                now,
+                actor,
+            )
             for entry_id, e in zip(ids, entries, strict=True)
-            for n, ln in enumerate(e.lines, start=1)
         ],
     )
+    if before_postings is not None:
+        before_postings(ids)
+    rows = []
+    for entry_id, e in zip(ids, entries, strict=True):
+        eid, day = e.entity_id, e.entry_date
+        for n, ln in enumerate(e.lines, start=1):
+            rows.append((entry_id, n, eid, day, *ln))
+    _insert_posting_tuples(tx, rows)
     return ids
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 from billfold.domain.documents import Party, PaymentInstructions
 from billfold.domain.tax import Exemption
 from billfold.errors import NotFound
+from billfold.store.bulk import in_chunks, values_in
 from billfold.store.tables import (
     customer_addresses,
     customer_contacts,
@@ -26,7 +27,7 @@ from billfold.store.tables import (
     legal_entities,
 )
 
-CHUNK = 500
+CHUNK = 2000  # customers per round of queries
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,80 +83,102 @@ class Seller:
 
 
 def load_buyers(conn: Connection, numbers: Iterable[str]) -> dict[str, Buyer]:
+    """The customers of ``numbers`` as invoices need them, in a handful of queries per
+    ``CHUNK`` customers (rows read as tuples: it runs for every customer of a billing run)."""
     wanted = sorted(set(numbers))
     result: dict[str, Buyer] = {}
-    for start in range(0, len(wanted), CHUNK):
-        chunk = wanted[start : start + CHUNK]
+    c, ad, tx_, ct, ex = (
+        customers.c,
+        customer_addresses.c,
+        customer_tax_ids.c,
+        customer_contacts.c,
+        customer_exemptions.c,
+    )
+    for chunk in in_chunks(wanted, CHUNK):
         rows = {
-            r.id: r for r in conn.execute(select(customers).where(customers.c.number.in_(chunk)))
+            r[0]: r
+            for r in conn.execute(
+                select(
+                    c.id,
+                    c.number,
+                    c.name,
+                    c.currency,
+                    c.payment_terms,
+                    c.language,
+                    c.on_hold,
+                    c.einvoice_address,
+                ).where(values_in(conn, c.number, chunk))
+            )
         }
-        missing = set(chunk) - {r.number for r in rows.values()}
+        missing = set(chunk) - {r[1] for r in rows.values()}
         if missing:
             raise NotFound(f"unknown customer(s) {', '.join(sorted(missing))}")
         ids = list(rows)
-        addresses: dict[int, dict[str, Any]] = {}
-        for a in conn.execute(
-            select(customer_addresses).where(customer_addresses.c.customer_id.in_(ids))
+        addresses: dict[int, dict[str, tuple[Any, ...]]] = {}
+        for cid, role, *address in conn.execute(
+            select(ad.customer_id, ad.role, ad.country, ad.line1, ad.line2, ad.city)
+            .add_columns(ad.postal_code, ad.region)
+            .where(values_in(conn, ad.customer_id, ids))
         ):
-            addresses.setdefault(a.customer_id, {})[a.role] = a
+            addresses.setdefault(cid, {})[role] = tuple(address)
         vat: dict[int, str] = {}
         other_tax: dict[int, str] = {}
-        for t in conn.execute(
-            select(customer_tax_ids)
-            .where(customer_tax_ids.c.customer_id.in_(ids))
-            .order_by(customer_tax_ids.c.id)
+        for cid, scheme, number in conn.execute(
+            select(tx_.customer_id, tx_.scheme, tx_.number)
+            .where(values_in(conn, tx_.customer_id, ids))
+            .order_by(tx_.id)
         ):
-            target = vat if t.scheme == "VAT" else other_tax
-            target.setdefault(t.customer_id, t.number)
+            (vat if scheme == "VAT" else other_tax).setdefault(cid, number)
         emails: dict[int, tuple[str, str, str | None]] = {}  # first billing contact wins
-        for c in conn.execute(
-            select(customer_contacts)
-            .where(customer_contacts.c.customer_id.in_(ids))
-            .order_by(customer_contacts.c.id)
+        for cid, role, email, name in conn.execute(
+            select(ct.customer_id, ct.role, ct.email, ct.name)
+            .where(values_in(conn, ct.customer_id, ids))
+            .order_by(ct.id)
         ):
-            current = emails.get(c.customer_id)
-            if current is None or (c.role == "billing" and current[0] != "billing"):
-                emails[c.customer_id] = (c.role, c.email, c.name)
+            current = emails.get(cid)
+            if current is None or (role == "billing" and current[0] != "billing"):
+                emails[cid] = (role, email, name)
         exemptions: dict[int, list[Exemption]] = {}
-        for e in conn.execute(
-            select(customer_exemptions).where(customer_exemptions.c.customer_id.in_(ids))
+        for cid, *exemption in conn.execute(
+            select(
+                ex.customer_id, ex.jurisdiction, ex.certificate, ex.valid_from, ex.valid_to
+            ).where(values_in(conn, ex.customer_id, ids))
         ):
-            exemptions.setdefault(e.customer_id, []).append(
-                Exemption(e.jurisdiction, e.certificate, e.valid_from, e.valid_to)
-            )
-        for cid, r in rows.items():
+            exemptions.setdefault(cid, []).append(Exemption(*exemption))
+        for cid, (_, number, name, currency, terms, language, on_hold, einvoice) in rows.items():
             addr = addresses.get(cid, {})
             bill = addr.get("bill_to")
             if bill is None:
-                raise NotFound(f"customer {r.number} has no bill-to address")
+                raise NotFound(f"customer {number} has no bill-to address")
+            country, line1, line2, city, postal_code, region = bill
             place = addr.get("ship_to") or bill
             _, email, contact = emails.get(cid, ("", None, None))
             party = Party(
-                name=r.name,
-                country=bill.country,
-                line1=bill.line1,
-                line2=bill.line2,
-                city=bill.city,
-                postal_code=bill.postal_code,
-                region=bill.region,
+                name=name,
+                country=country,
+                line1=line1,
+                line2=line2,
+                city=city,
+                postal_code=postal_code,
+                region=region,
                 vat_id=vat.get(cid),
                 tax_id=other_tax.get(cid),
                 email=email,
                 contact_name=contact,
-                endpoint=_endpoint(r.einvoice_address),
+                endpoint=_endpoint(einvoice),
             )
-            result[r.number] = Buyer(
+            result[number] = Buyer(
                 cid,
-                r.number,
-                r.currency,
-                r.payment_terms,
-                r.language,
-                bool(r.on_hold),
+                number,
+                currency,
+                terms,
+                language,
+                bool(on_hold),
                 party,
-                place.country,
-                (place.region or "").upper(),
-                place.postal_code,
-                place.city,
+                place[0],
+                (place[5] or "").upper(),
+                place[4],
+                place[3],
                 vat.get(cid),
                 tuple(exemptions.get(cid, [])),
             )

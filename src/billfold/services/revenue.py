@@ -28,7 +28,7 @@ from billfold.money import Money, Rounding, allocate
 from billfold.services import lookups
 from billfold.services.context import Tx
 from billfold.services.ledger import post_entries
-from billfold.store.bulk import bulk_insert, bulk_update
+from billfold.store.bulk import bulk_insert, bulk_update, values_in
 from billfold.store.tables import invoice_lines, invoices, legal_entities, revenue_schedules
 
 
@@ -51,7 +51,9 @@ def schedule_deferred(tx: Tx, invoice_ids: list[int]) -> int:
             invoices.c.rounding,
         )
         .join(invoices, invoices.c.id == invoice_lines.c.invoice_id)
-        .where(invoice_lines.c.invoice_id.in_(invoice_ids), invoice_lines.c.deferred)
+        .where(
+            values_in(tx.conn, invoice_lines.c.invoice_id, invoice_ids), invoice_lines.c.deferred
+        )
     )
     rows = []
     for ln in tx.conn.execute(q):

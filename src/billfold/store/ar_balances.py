@@ -4,27 +4,35 @@ checked on both engines against the postings.
 On PostgreSQL a statement trigger over the inserted postings keeps them (migration 0007). SQLite
 has only row triggers, and one on ``postings`` doubled the cost of every posting insert (measured
 with executemany: about 2x, even when its WHEN clause was false), so on SQLite the one function
-that writes postings calls :func:`keep` with the rows it wrote: one upsert per item and per day
-touched, in the same transaction. The invoice triggers that fill an item's issue and due dates
-are the same on both engines. :func:`differences` (``billfold audit verify``) checks both
-tables against the postings.
+that writes postings calls :func:`keep` after it: one grouped upsert per table over the postings
+it just wrote (the statements of the PostgreSQL trigger), in the same transaction. The invoice
+triggers that fill an item's issue and due dates are the same on both engines.
+:func:`differences` (``billfold audit verify``) checks both tables against the postings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, literal_column, or_, text
 
 from billfold.store.tables import ar_items
 
-ITEM_UPSERT = """
+# The postings just written are those after the id the table ended at before: a range of the
+# rowid, read in order (the unary plus keeps SQLite from the account index, which would walk
+# every AR posting ever made). One grouped upsert per table for any number of postings.
+ITEMS_FROM_NEW = """
 INSERT INTO ar_items (entity_id, customer_id, currency, item_ref, open_minor, fopen_minor,
                       first_date, last_date, doc_date, due_date)
-SELECT ?, ?, ?, ?, ?, ?, ?, ?, i.issue_date, i.due_date
-FROM (SELECT 1) LEFT JOIN invoices i ON i.entity_id = ? AND i.number = ?
+SELECT p.entity_id, p.customer_id, p.currency, p.item_ref, p.amount, p.functional,
+       p.first_date, p.last_date, i.issue_date, i.due_date
+FROM (SELECT entity_id, customer_id, currency, COALESCE(item_ref, '') AS item_ref,
+             SUM(amount_minor) AS amount, SUM(functional_minor) AS functional,
+             MIN(entry_date) AS first_date, MAX(entry_date) AS last_date
+      FROM postings
+      WHERE id > :after AND +account_id = :ar AND customer_id IS NOT NULL
+      GROUP BY entity_id, customer_id, currency, COALESCE(item_ref, '')) p
+LEFT JOIN invoices i ON i.entity_id = p.entity_id AND i.number = p.item_ref
 WHERE true
 ON CONFLICT (entity_id, customer_id, currency, item_ref) DO UPDATE SET
     open_minor = open_minor + excluded.open_minor,
@@ -32,47 +40,31 @@ ON CONFLICT (entity_id, customer_id, currency, item_ref) DO UPDATE SET
     first_date = min(first_date, excluded.first_date),
     last_date = max(last_date, excluded.last_date)
 """
-DAY_UPSERT = """
-INSERT INTO ar_daily (entity_id, day, functional_minor) VALUES (?, ?, ?)
+DAYS_FROM_NEW = """
+INSERT INTO ar_daily (entity_id, day, functional_minor)
+SELECT entity_id, entry_date, SUM(functional_minor) FROM postings
+WHERE id > :after AND +account_id = :ar
+GROUP BY entity_id, entry_date
 ON CONFLICT (entity_id, day)
 DO UPDATE SET functional_minor = functional_minor + excluded.functional_minor
 """
 
 
-def keep(conn: Connection, ar_account_id: int, rows: Sequence[dict[str, Any]]) -> None:
-    """Add the AR control postings among ``rows`` (posting rows as inserted) to the balances."""
+def last_posting_id(conn: Connection) -> int:
+    """Where the postings end now: :func:`keep` adds those written after it."""
+    if conn.dialect.name != "sqlite":
+        return 0
+    return int(conn.execute(text("SELECT coalesce(max(id), 0) FROM postings")).scalar_one())
+
+
+def keep(conn: Connection, ar_account_id: int, after_id: int) -> None:
+    """Add the AR control postings written after posting ``after_id`` to the balances (in the
+    writer's transaction, which holds SQLite's write lock, so they are all its own)."""
     if conn.dialect.name != "sqlite":
         return  # the database's own trigger did it
-    items: dict[tuple[int, int, str, str], list[Any]] = {}
-    days: dict[tuple[int, str], int] = {}
-    for r in rows:
-        if r["account_id"] != ar_account_id:
-            continue
-        day = r["entry_date"]
-        iso = day.isoformat() if isinstance(day, date) else str(day)
-        dkey = (r["entity_id"], iso)
-        days[dkey] = days.get(dkey, 0) + r["functional_minor"]
-        if r["customer_id"] is None:
-            continue
-        key = (r["entity_id"], r["customer_id"], r["currency"], r["item_ref"] or "")
-        item = items.get(key)
-        if item is None:
-            items[key] = [r["amount_minor"], r["functional_minor"], iso, iso]
-        else:
-            item[0] += r["amount_minor"]
-            item[1] += r["functional_minor"]
-            item[2] = min(item[2], iso)
-            item[3] = max(item[3], iso)
-    if not days:
-        return
-    dbapi = conn.connection.driver_connection
-    assert dbapi is not None
-    cur = dbapi.cursor()
-    try:
-        cur.executemany(ITEM_UPSERT, [(*key, *v, key[0], key[3]) for key, v in items.items()])
-        cur.executemany(DAY_UPSERT, [(*key, v) for key, v in days.items()])
-    finally:
-        cur.close()
+    params = {"after": after_id, "ar": ar_account_id}
+    conn.execute(text(ITEMS_FROM_NEW), params)
+    conn.execute(text(DAYS_FROM_NEW), params)
 
 
 _AR = "(SELECT id FROM accounts WHERE role = 'ar_control')"

@@ -14,20 +14,32 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from billfold.store.bulk import bulk_insert
+from billfold.store.bulk import insert_tuples
 from billfold.store.tables import audit_head, audit_log
 
 GENESIS = "0" * 64
+_encode = encode_basestring  # the string encoder of json.dumps(..., ensure_ascii=False)
+
+
+class CanonicalJson(str):
+    """A before/after image its caller already wrote as canonical JSON (what :func:`to_json`
+    would make of it: sorted keys, no spaces, non-ASCII kept), stored as it is. For the volume
+    paths, which format one known shape per row instead of walking a dict through the encoder."""
+
+    __slots__ = ()
 
 
 def to_json(value: Any) -> str | None:
     """Canonical JSON (sorted keys, Decimals and dates as strings) for before/after images."""
     if value is None:
         return None
+    if type(value) is CanonicalJson:
+        return str(value)
 
     def default(obj: Any) -> Any:
         if isinstance(obj, Decimal | date | datetime):
@@ -41,22 +53,43 @@ def to_json(value: Any) -> str | None:
     )
 
 
-def row_hash(prev_hash: str, row: dict[str, Any]) -> str:
-    content = json.dumps(
-        [
-            row["id"],
-            row["at"],
-            row["actor"],
-            row["action"],
-            row["entity_type"],
-            row["entity_ref"],
-            row["before_json"],
-            row["after_json"],
-        ],
-        separators=(",", ":"),
-        ensure_ascii=False,
+def _text(value: str | None) -> str:
+    return "null" if value is None else _encode(value)
+
+
+def chain_hash(
+    prev_hash: str,
+    id_: int,
+    at: str,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_ref: str,
+    before_json: str | None,
+    after_json: str | None,
+) -> str:
+    """SHA-256 over the previous hash and the compact JSON array of the row's content (the
+    strings encoded as ``json.dumps(..., ensure_ascii=False)`` encodes them, without building
+    the list and walking it through the encoder)."""
+    content = (
+        f"[{int(id_)},{_encode(at)},{_encode(actor)},{_encode(action)},"
+        f"{_encode(entity_type)},{_encode(entity_ref)},{_text(before_json)},{_text(after_json)}]"
     )
     return hashlib.sha256((prev_hash + content).encode("utf-8")).hexdigest()
+
+
+def row_hash(prev_hash: str, row: dict[str, Any]) -> str:
+    return chain_hash(
+        prev_hash,
+        row["id"],
+        row["at"],
+        row["actor"],
+        row["action"],
+        row["entity_type"],
+        row["entity_ref"],
+        row["before_json"],
+        row["after_json"],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +100,20 @@ class AuditEvent:
     entity_ref: str
     before: Any = None
     after: Any = None
+
+
+AUDIT_COLUMNS = (
+    "id",
+    "at",
+    "actor",
+    "action",
+    "entity_type",
+    "entity_ref",
+    "before_json",
+    "after_json",
+    "prev_hash",
+    "hash",
+)
 
 
 def append_events(conn: Connection, at: str, events: list[AuditEvent]) -> None:
@@ -80,20 +127,36 @@ def append_events(conn: Connection, at: str, events: list[AuditEvent]) -> None:
     rows = []
     for event in events:
         last_id += 1
-        row = {
-            "id": last_id,
-            "at": at,
-            "actor": event.actor,
-            "action": event.action,
-            "entity_type": event.entity_type,
-            "entity_ref": event.entity_ref,
-            "before_json": to_json(event.before),
-            "after_json": to_json(event.after),
-            "prev_hash": last_hash,
-        }
-        row["hash"] = last_hash = row_hash(last_hash, row)
-        rows.append(row)
-    bulk_insert(conn, audit_log, rows)
+        before, after = to_json(event.before), to_json(event.after)
+        prev, last_hash = (
+            last_hash,
+            chain_hash(
+                last_hash,
+                last_id,
+                at,
+                event.actor,
+                event.action,
+                event.entity_type,
+                event.entity_ref,
+                before,
+                after,
+            ),
+        )
+        rows.append(
+            (
+                last_id,
+                at,
+                event.actor,
+                event.action,
+                event.entity_type,
+                event.entity_ref,
+                before,
+                after,
+                prev,
+                last_hash,
+            )
+        )
+    insert_tuples(conn, audit_log, AUDIT_COLUMNS, rows)
     conn.execute(
         update(audit_head).where(audit_head.c.id == 1).values(last_id=last_id, last_hash=last_hash)
     )
