@@ -1,12 +1,14 @@
-"""The AR balances (``ar_items``, ``ar_daily``): kept on SQLite by the ledger's posting write,
-checked on both engines against the postings.
+"""The AR balances (``ar_items``, ``ar_customer_balances``, ``ar_daily``): kept on SQLite by
+the ledger's posting write, checked on both engines against the postings.
 
-On PostgreSQL a statement trigger over the inserted postings keeps them (migration 0007). SQLite
-has only row triggers, and one on ``postings`` doubled the cost of every posting insert (measured
-with executemany: about 2x, even when its WHEN clause was false), so on SQLite the one function
-that writes postings calls :func:`keep` with the rows it wrote: one upsert per item and per day
-touched, in the same transaction. The invoice triggers that fill an item's issue and due dates
-are the same on both engines. :func:`differences` (``billfold audit verify``) checks both
+On PostgreSQL a statement trigger over the inserted postings keeps them (migrations 0007 and
+0010). SQLite has only row triggers, and one on ``postings`` doubled the cost of every posting
+insert (measured with executemany: about 2x, even when its WHEN clause was false), so on SQLite
+the one function that writes postings calls :func:`keep` with the rows it wrote: one upsert per
+item, per customer and currency, and per day touched, in the same transaction. Each item's
+upsert returns its new balance, so the count of open items per customer moves by exactly the
+items that opened or closed. The invoice triggers that fill an item's issue and due dates are
+the same on both engines. :func:`differences` (``billfold audit verify``) checks all three
 tables against the postings.
 """
 
@@ -31,6 +33,15 @@ ON CONFLICT (entity_id, customer_id, currency, item_ref) DO UPDATE SET
     fopen_minor = fopen_minor + excluded.fopen_minor,
     first_date = min(first_date, excluded.first_date),
     last_date = max(last_date, excluded.last_date)
+RETURNING open_minor, fopen_minor
+"""
+CUSTOMER_UPSERT = """
+INSERT INTO ar_customer_balances (entity_id, customer_id, currency, open_minor, fopen_minor,
+                                  open_items) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (entity_id, customer_id, currency) DO UPDATE SET
+    open_minor = open_minor + excluded.open_minor,
+    fopen_minor = fopen_minor + excluded.fopen_minor,
+    open_items = open_items + excluded.open_items
 """
 DAY_UPSERT = """
 INSERT INTO ar_daily (entity_id, day, functional_minor) VALUES (?, ?, ?)
@@ -68,8 +79,18 @@ def keep(conn: Connection, ar_account_id: int, rows: Sequence[dict[str, Any]]) -
     dbapi = conn.connection.driver_connection
     assert dbapi is not None
     cur = dbapi.cursor()
+    # per (entity, customer, currency): what the items added, and how many opened less closed;
+    # each item's balance after the upsert less what it added is the balance it had before
+    groups: dict[tuple[int, int, str], list[int]] = {}
     try:
-        cur.executemany(ITEM_UPSERT, [(*key, *v, key[0], key[3]) for key, v in items.items()])
+        for key, v in items.items():
+            ((after, fafter),) = cur.execute(ITEM_UPSERT, (*key, *v, key[0], key[3])).fetchall()
+            before, fbefore = after - v[0], fafter - v[1]
+            group = groups.setdefault(key[:3], [0, 0, 0])
+            group[0] += v[0]
+            group[1] += v[1]
+            group[2] += int(after != 0 or fafter != 0) - int(before != 0 or fbefore != 0)
+        cur.executemany(CUSTOMER_UPSERT, [(*key, *v) for key, v in groups.items()])
         cur.executemany(DAY_UPSERT, [(*key, v) for key, v in days.items()])
     finally:
         cur.close()
@@ -90,6 +111,15 @@ _ITEMS_KEPT = """
 SELECT entity_id, customer_id, currency, item_ref, open_minor, fopen_minor, first_date,
        last_date, doc_date, due_date FROM ar_items
 """
+_CUSTOMERS_FROM_POSTINGS = f"""
+SELECT entity_id, customer_id, currency, SUM(amount), SUM(functional),
+       SUM(CASE WHEN amount <> 0 OR functional <> 0 THEN 1 ELSE 0 END)
+FROM ({_ITEMS_FROM_POSTINGS}) x GROUP BY entity_id, customer_id, currency
+"""
+_CUSTOMERS_KEPT = """
+SELECT entity_id, customer_id, currency, open_minor, fopen_minor, open_items
+FROM ar_customer_balances
+"""
 _DAYS_FROM_POSTINGS = f"""
 SELECT entity_id, entry_date, SUM(functional_minor) FROM postings WHERE account_id = {_AR}
 GROUP BY entity_id, entry_date
@@ -98,11 +128,13 @@ _DAYS_KEPT = "SELECT entity_id, day, functional_minor FROM ar_daily"
 
 
 def differences(conn: Connection, limit: int = 5) -> list[str]:
-    """Where the kept AR balances (``ar_items``, ``ar_daily``) differ from what the postings
-    say: empty when they agree. Each difference names the row and the side it is on."""
+    """Where the kept AR balances (``ar_items``, ``ar_customer_balances``, ``ar_daily``) differ
+    from what the postings say: empty when they agree. Each difference names the row and the
+    side it is on."""
     problems: list[str] = []
     for what, derived, kept, table in (
         ("item", _ITEMS_FROM_POSTINGS, _ITEMS_KEPT, "ar_items"),
+        ("customer", _CUSTOMERS_FROM_POSTINGS, _CUSTOMERS_KEPT, "ar_customer_balances"),
         ("day", _DAYS_FROM_POSTINGS, _DAYS_KEPT, "ar_daily"),
     ):
         for where, a, b in (

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 
@@ -288,6 +289,33 @@ ar_items = Table(
         sqlite_where=text(AR_ITEM_OPEN),
         postgresql_where=text(AR_ITEM_OPEN),
     ),
+    sqlite_with_rowid=False,
+)
+
+# the open items by the date they age from on the due-date basis (migration 0010): the aging
+# reads only those younger than its last bucket edge off it (store.ar_balances.age_date)
+Index(
+    "ix_ar_items_open_age",
+    func.coalesce(ar_items.c.due_date, ar_items.c.first_date),
+    ar_items.c.entity_id,
+    ar_items.c.customer_id,
+    ar_items.c.currency,
+    ar_items.c.open_minor,
+    sqlite_where=text(AR_ITEM_OPEN),
+    postgresql_where=text(AR_ITEM_OPEN),
+)
+
+# per (entity, customer, currency): the sum of its items' balances in ar_items and how many of
+# them are open, kept beside ar_items (migration 0010)
+ar_customer_balances = Table(
+    "ar_customer_balances",
+    metadata,
+    Column("entity_id", BigInteger, primary_key=True),
+    Column("customer_id", BigInteger, primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("open_minor", BigInteger, nullable=False),
+    Column("fopen_minor", BigInteger, nullable=False),
+    Column("open_items", BigInteger, nullable=False),
     sqlite_with_rowid=False,
 )
 
