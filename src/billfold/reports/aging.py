@@ -9,7 +9,7 @@ The work happens in SQL over the balances the database keeps (``store.ar_balance
 comparisons that need no per-row date arithmetic. On the due-date basis (the default) the totals
 and the counts of open items come from the balances kept per customer and currency
 (``ar_customer_balances``), and only the items due on or after the last bucket edge are read, in
-due-date order (``ix_ar_items_open_age``): an older item is wholly in the last bucket, which is
+due-date order (``ix_ar_items_open_due``): an older item is wholly in the last bucket, which is
 the total less the younger ones. As of a past date each sum is today's less what was posted
 after that date. On the invoice-date basis every open item is read (``ar_items``: as of today as
 they are, as of a past date less what was posted after it). Every report carries the check
@@ -356,61 +356,77 @@ def _sums_from_balances(
     item: the totals and the counts of open items per customer are kept
     (``ar_customer_balances``), and c_k = total - (what is due on or after e_k). Only the items
     due on or after the last edge -- the ones not wholly in the last bucket -- are read, off
-    ``ix_ar_items_open_age``.
+    ``ix_ar_items_open_due``.
 
     As of a past date every sum is today's less what was posted after it, which is linear: the
-    items posted to since then (``_posted_after``) take off their later postings from the
-    totals and from the edges their due date passes, and the count moves by the items that were
-    open then but are not now, less those open now but not then."""
+    items posted to since then (``_posted_after``) take their later postings off the totals and
+    off the edges their due date passes, and the count moves by the items that were open then
+    less those open now. The parts are summed per key each, then joined to the kept row of their
+    key (every key with an item has one): no second grouping of the parts."""
     ar_id, _ = lookups.account_by_role(conn, "ar_control")
     past = _posted_to_since(conn, ar_id, as_of)
     cb, it = ar_customer_balances.c, ar_items.c
-    zero: Any = literal_column("0")
     n_edges = len(edges)
-
-    def part(keys: list[Any], edges_: list[Any], total: Any, ftotal: Any, n: Any) -> Any:
-        return select(
-            *[k.label(name) for k, name in zip(keys, key_names, strict=True)],
-            *[e.label(f"r{k}") for k, e in enumerate(edges_)],
-            total.label("total"),
-            ftotal.label("ftotal"),
-            n.label("n"),
-        ).group_by(*keys)
-
-    kept = part(
-        [cb[k] for k in key_names],
-        [zero] * n_edges,
-        func.sum(cb.open_minor),
-        func.sum(cb.fopen_minor),
-        func.sum(cb.open_items),
-    )
+    if key_names == ["entity_id", "customer_id", "currency"]:  # the kept rows' own key
+        kept_q = select(
+            *[cb[k] for k in key_names],
+            cb.open_minor.label("total"),
+            cb.fopen_minor.label("ftotal"),
+            cb.open_items.label("n"),
+        )
+    else:
+        kept_q = select(
+            *[cb[k] for k in key_names],
+            func.sum(cb.open_minor).label("total"),
+            func.sum(cb.fopen_minor).label("ftotal"),
+            func.sum(cb.open_items).label("n"),
+        ).group_by(*[cb[k] for k in key_names])
     if not past:  # customers with no open item today have nothing to show
-        kept = kept.where(cb.open_items != literal_column("0"))
-    age = func.coalesce(it.due_date, it.first_date)  # the expression of ix_ar_items_open_age
-    young = part(
-        [it[k] for k in key_names],
-        [func.sum(it.open_minor).filter(age >= e) for e in edges],
-        zero,
-        zero,
-        zero,
-    ).where(is_open(), age >= edges[-1])
+        kept_q = kept_q.where(cb.open_items != literal_column("0"))
     if entity_id is not None:
-        kept = kept.where(cb.entity_id == entity_id)
-        young = young.where(it.entity_id == entity_id)
-    parts = [kept, young]
+        kept_q = kept_q.where(cb.entity_id == entity_id)
+    kept = kept_q.subquery("kept")
+    # items without an invoice (on-account credits, manual AR) age from their first posting
+    age = func.coalesce(it.due_date, it.first_date)
+    keys = [it[k] for k in key_names]
+    joined: Any = kept
+    total: Any = kept.c.total
+    ftotal: Any = kept.c.ftotal
+    n: Any = kept.c.n
+    younger: list[Any] = [literal_column("0")] * n_edges  # what is due on or after e_k
+    # the young items off ix_ar_items_open_due: those due on or after the last edge, and those
+    # without a due date first posted on or after it
+    young_only = (
+        it.due_date >= edges[-1],
+        and_(it.due_date.is_(None), it.first_date >= edges[-1]),
+    )
+    for j, only in enumerate(young_only):
+        q = select(
+            *keys,
+            *[func.sum(it.open_minor).filter(age >= e).label(f"r{k}") for k, e in enumerate(edges)],
+        ).where(is_open(), only)
+        if entity_id is not None:
+            q = q.where(it.entity_id == entity_id)
+        young = q.group_by(*keys).subquery(f"young{j}")
+        joined = joined.outerjoin(young, _same_key(kept, young, key_names))
+        younger = [y + func.coalesce(young.c[f"r{k}"], 0) for k, y in enumerate(younger)]
     if past:
         after = _posted_after(ar_id, as_of, entity_id)
         open_now = case((or_(it.open_minor != 0, it.fopen_minor != 0), 1), else_=0)
         then_open = or_(it.open_minor != after.c.amount, it.fopen_minor != after.c.functional)
         open_then = case((then_open, 1), else_=0)
-        parts.append(
-            part(
-                [it[k] for k in key_names],
-                [-func.sum(after.c.amount).filter(age >= e) for e in edges],
-                -func.sum(after.c.amount),
-                -func.sum(after.c.functional),
-                func.sum(open_then - open_now),
-            ).select_from(
+        since = (
+            select(
+                *keys,
+                *[
+                    func.sum(after.c.amount).filter(age >= e).label(f"r{k}")
+                    for k, e in enumerate(edges)
+                ],
+                func.sum(after.c.amount).label("total"),
+                func.sum(after.c.functional).label("ftotal"),
+                func.sum(open_then - open_now).label("n"),
+            )
+            .select_from(
                 after.join(
                     ar_items,
                     and_(
@@ -421,26 +437,33 @@ def _sums_from_balances(
                     ),
                 )
             )
+            # implied by the join (only those items have later postings); said outright, it
+            # lets PostgreSQL filter the balances before joining them instead of hashing all
+            .where(it.last_date > as_of)
+            .group_by(*keys)
+            .subquery("since")
         )
-    u = parts[0].union_all(*parts[1:]).subquery("parts")
-    keys = [u.c[k] for k in key_names]
-    total = func.sum(u.c.total)
-    n = func.sum(u.c.n)
+        joined = joined.outerjoin(since, _same_key(kept, since, key_names))
+        total = total - func.coalesce(since.c.total, 0)
+        ftotal = ftotal - func.coalesce(since.c.ftotal, 0)
+        n = n + func.coalesce(since.c.n, 0)
+        younger = [y - func.coalesce(since.c[f"r{k}"], 0) for k, y in enumerate(younger)]
     return (
         select(
-            *keys,
-            *[
-                cast(total - func.coalesce(func.sum(u.c[f"r{k}"]), 0), BigInteger).label(f"c{k}")
-                for k in range(n_edges)
-            ],
+            *[kept.c[k] for k in key_names],
+            *[cast(total - y, BigInteger).label(f"c{k}") for k, y in enumerate(younger)],
             cast(total, BigInteger).label("total"),
-            cast(func.sum(u.c.ftotal), BigInteger).label("ftotal"),
+            cast(ftotal, BigInteger).label("ftotal"),
             cast(n, BigInteger).label("n"),
         )
-        .group_by(*keys)
-        .having(n != 0)
+        .select_from(joined)
+        .where(n != literal_column("0"))
         .subquery("sums")
     )
+
+
+def _same_key(a: Any, b: Any, key_names: list[str]) -> Any:
+    return and_(*[a.c[k] == b.c[k] for k in key_names])
 
 
 def _gl_checks(

@@ -23,7 +23,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
 
@@ -292,15 +291,18 @@ ar_items = Table(
     sqlite_with_rowid=False,
 )
 
-# the open items by the date they age from on the due-date basis (migration 0010): the aging
-# reads only those younger than its last bucket edge off it (store.ar_balances.age_date)
+# the open items in due-date order, with what the aging reads of them (migration 0010): it reads
+# only those due on or after its last bucket edge (and those without a due date that were first
+# posted on or after it); the rest are in the last bucket, which ar_customer_balances gives
 Index(
-    "ix_ar_items_open_age",
-    func.coalesce(ar_items.c.due_date, ar_items.c.first_date),
+    "ix_ar_items_open_due",
+    ar_items.c.due_date,
+    ar_items.c.first_date,
     ar_items.c.entity_id,
     ar_items.c.customer_id,
     ar_items.c.currency,
     ar_items.c.open_minor,
+    ar_items.c.fopen_minor,
     sqlite_where=text(AR_ITEM_OPEN),
     postgresql_where=text(AR_ITEM_OPEN),
 )

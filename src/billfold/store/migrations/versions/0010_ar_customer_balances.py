@@ -12,10 +12,10 @@ and after from the upsert of ``ar_items`` itself, under its row lock), on SQLite
 posting write (``billfold.store.ar_balances.keep``). ``billfold audit verify`` checks it
 against ``ar_items``, which it checks against the postings.
 
-``ix_ar_items_open_age`` orders the open items by the date they age from on the due-date basis
-(``COALESCE(due_date, first_date)``). With both, the aging reads the totals per customer from
-the first table and only the items young enough to fall short of the last bucket edge from the
-index: every older item is in the last bucket, which is the total less the younger ones.
+``ix_ar_items_open_due`` holds the open items in due-date order with what the aging reads of
+them. With both, the aging reads the totals per customer from the first table and only the items
+young enough to fall short of its last bucket edge from the index: every older item is in the
+last bucket, which is the total less the younger ones.
 """
 
 from __future__ import annotations
@@ -30,6 +30,15 @@ depends_on = None
 
 AR_ID = "(SELECT id FROM accounts WHERE role = 'ar_control')"
 OPEN = "open_minor <> 0 OR fopen_minor <> 0"
+DUE_COLUMNS = [
+    "due_date",
+    "first_date",
+    "entity_id",
+    "customer_id",
+    "currency",
+    "open_minor",
+    "fopen_minor",
+]
 
 BACKFILL = [
     f"""
@@ -113,15 +122,9 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     op.create_index(
-        "ix_ar_items_open_age",
+        "ix_ar_items_open_due",
         "ar_items",
-        [
-            sa.text("COALESCE(due_date, first_date)"),
-            "entity_id",
-            "customer_id",
-            "currency",
-            "open_minor",
-        ],
+        DUE_COLUMNS,
         unique=False,
         sqlite_where=sa.text(OPEN),
         postgresql_where=sa.text(OPEN),
@@ -135,5 +138,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_previous_function())
-    op.drop_index("ix_ar_items_open_age", table_name="ar_items")
+    op.drop_index("ix_ar_items_open_due", table_name="ar_items")
     op.drop_table("ar_customer_balances")
