@@ -302,9 +302,13 @@ class Loader(Protocol):
 
 
 def ar_backfill() -> list[str]:
-    """The SQL with which migration 0007 fills the AR balances of an existing database."""
-    migration = importlib.import_module("billfold.store.migrations.versions.0007_ar_balances")
-    return list(migration.BACKFILL)
+    """The SQL with which migrations 0007 and 0010 fill the AR balances of an existing
+    database (per item and day, then per customer and currency)."""
+    statements: list[str] = []
+    for name in ("0007_ar_balances", "0010_ar_customer_balances"):
+        migration = importlib.import_module(f"billfold.store.migrations.versions.{name}")
+        statements += migration.BACKFILL
+    return statements
 
 
 class SqliteLoader:

@@ -26,8 +26,11 @@ process and a fresh database:
   both maintained on posting -- answering "as of today" from the open items alone and "as of a
   past date" as today's balances minus the postings after it. Migration 0007 adopted this
   (``ar_items``, ``ar_daily``, kept by triggers), so ``aging_as_of`` itself now works this way;
-  the suggestion stays as the measure of the bare shape. The generator loads the history with
-  the triggers off (PostgreSQL) or on (SQLite) and fills the balances as the migration does.
+  the suggestion stays as the measure of the bare shape. Migration 0010 added the balances per
+  customer and currency (``ar_customer_balances``), from which the due-date aging takes its
+  totals and counts, reading only the items younger than its last bucket edge. The generator
+  loads the history with the triggers off (PostgreSQL) or on (SQLite) and fills the balances as
+  the migrations do.
 * The same pair as of 30 days before the as-of date (the path that subtracts the later
   postings), with its GL check.
 

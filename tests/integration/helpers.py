@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -65,3 +66,44 @@ def row_counts(bf: Billfold) -> dict[str, int]:
             t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
             for t in metadata.sorted_tables
         }
+
+
+def aging_by_item(conn: Any, as_of: date, buckets: tuple[int, ...], basis: str = "due") -> Any:
+    """The aging's rows worked out item by item in Python, from the open items as of ``as_of``
+    (``open_items_as_of``, which other reports read): (customer, entity, currency) -> bucket
+    amounts, total, functional total, number of items -- all in minor units."""
+    from billfold.reports.aging import open_items_as_of
+    from billfold.store.tables import customers, legal_entities
+
+    items = open_items_as_of(conn, as_of, None)
+    q = (
+        select(customers.c.number, legal_entities.c.code, items)
+        .join_from(items, customers, customers.c.id == items.c.customer_id)
+        .join(legal_entities, legal_entities.c.id == items.c.entity_id)
+    )
+    out: dict[tuple[str, str, str], list[Any]] = {}
+    for r in conn.execute(q).mappings():
+        day = (r["due_date"] if basis == "due" else r["doc_date"]) or r["first_date"]
+        late = (as_of - day).days
+        k = sum(1 for b in buckets if late > b)  # 0 = current, 1 = first bucket, ...
+        row = out.setdefault(
+            (r["number"], r["code"], r["currency"]), [[0] * (len(buckets) + 1), 0, 0, 0]
+        )
+        row[0][k] += int(r["open"])
+        row[1] += int(r["open"])
+        row[2] += int(r["fopen"])
+        row[3] += 1
+    return {k: (tuple(v[0]), v[1], v[2], v[3]) for k, v in out.items()}
+
+
+def aging_rows_minor(report: Any) -> Any:
+    """An ``AgingReport`` by customer in the shape of :func:`aging_by_item`."""
+    return {
+        (r.key, r.entity, r.currency): (
+            tuple(Money.of(b, r.currency).minor for b in r.buckets),
+            Money.of(r.total, r.currency).minor,
+            Money.of(r.functional_total, r.functional_currency).minor,
+            r.items,
+        )
+        for r in report.rows
+    }

@@ -59,7 +59,7 @@ from billfold.store.tables import (
     receipts,
 )
 
-from .helpers import line, load_customers
+from .helpers import aging_by_item, aging_rows_minor, line, load_customers
 from .invoicing_setup import create, invoice, seed_invoicing
 from .test_cash import bank_file, book, entry, run_match
 
@@ -233,6 +233,24 @@ def test_balances_and_credit_sales(history: History) -> None:
         assert kpis.current_ar(conn, "ACME-DE", date(2026, 11, 5)).amount == D("3570.00")
         aged = aging_as_of(conn, NOV.end, by="entity")
         assert aged.rows[0].buckets[0] == D("4615.00") and aged.reconciled
+
+
+def test_aging_on_every_day_equals_the_items_aged_one_by_one(history: History) -> None:
+    """The aging read off the kept balances (totals per customer, the young items by due date,
+    the postings since a past date taken off) against the open items of that day aged in Python:
+    every bucket, total and count, for each day from before the first invoice to after the
+    last posting, on both bases and two bucket layouts."""
+    day = date(2026, 8, 31)
+    with history.bf.reading() as conn:
+        while day <= date(2026, 12, 31):
+            for basis in ("due", "invoice"):
+                for buckets in ((0, 30, 60, 90), (0, 1, 13, 40)):
+                    report = aging_as_of(conn, day, basis=basis, buckets=buckets)
+                    expected = aging_by_item(conn, day, buckets, basis)
+                    assert aging_rows_minor(report) == expected, (day, basis, buckets)
+                    assert report.reconciled
+            day += timedelta(days=3)
+    assert expected  # the last day still has open items
 
 
 def test_november_kpis(history: History) -> None:

@@ -137,3 +137,82 @@ def test_migration_0007_backfills_the_ar_balances_of_an_existing_ledger(bf: Bill
     with bf.reading() as conn:
         assert ar_balance_differences(conn) == []
         assert sum(r.total for r in aging_as_of(conn, date(2026, 10, 31)).rows) == Decimal("201.50")
+
+
+def test_customer_balances_count_items_that_open_and_close_and_an_edit_is_named(
+    bf: Billfold,
+) -> None:
+    """``ar_customer_balances`` moves with every posting (an item paid in full leaves the count,
+    a reversal of the payment brings it back), and ``differences`` names an edit behind it."""
+    from billfold.domain.ledger import EntryDraft
+    from billfold.services import ledger
+    from billfold.store.ar_balances import differences as ar_balance_differences
+
+    from .helpers import line
+
+    def kept() -> list[tuple[object, ...]]:
+        with bf.reading() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT currency, open_minor, fopen_minor, open_items FROM ar_customer_balances"
+                )
+            ).all()
+            assert ar_balance_differences(conn) == []
+        return [tuple(r) for r in rows]
+
+    load_customers(bf)
+    _post_invoice(bf, "INV-A", "120.00")
+    _post_invoice(bf, "INV-B", "80.50")
+    assert kept() == [("EUR", 20050, 20050, 2)]
+    with bf.transaction() as tx:
+        paid = ledger.post_entry(
+            tx,
+            EntryDraft(
+                "ACME-DE",
+                date(2026, 10, 5),
+                "pay A",
+                (line("1010", "120.00"), line("1100", "-120.00", "C1", "INV-A")),
+            ),
+        )
+    assert kept() == [("EUR", 8050, 8050, 1)]
+    with bf.transaction() as tx:
+        ledger.reverse_entry(tx, paid, date(2026, 10, 6))
+    assert kept() == [("EUR", 20050, 20050, 2)]
+    with bf.engine.begin() as conn:
+        conn.execute(text("UPDATE ar_customer_balances SET open_items = 5"))
+    with bf.reading() as conn:
+        problems = ar_balance_differences(conn)
+    assert any(p.startswith("AR customer") and "not in ar_customer_balances" in p for p in problems)
+    assert any(
+        "20050, 20050, 5) is in ar_customer_balances, not in the postings" in p for p in problems
+    )
+
+
+def test_migration_0010_backfills_the_customer_balances_of_an_existing_ledger(
+    bf: Billfold,
+) -> None:
+    """Taken down to 0009 (which drops the table and restores 0007's trigger) and up again: the
+    customer balances are filled exactly from the items and kept from there on."""
+    from alembic import command
+
+    from billfold.reports.aging import aging_as_of
+    from billfold.store import migrate
+    from billfold.store.ar_balances import differences as ar_balance_differences
+
+    load_customers(bf)
+    _post_invoice(bf, "INV-A", "120.00")
+    _post_invoice(bf, "INV-B", "50.00")
+    with bf.reading() as conn:
+        before = aging_as_of(conn, date(2026, 10, 31))
+    cfg = migrate._config()
+    with bf.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0009")
+    migrate.upgrade(bf.engine)
+    _post_invoice(bf, "INV-C", "1.00")
+    with bf.reading() as conn:
+        assert ar_balance_differences(conn) == []
+        after = aging_as_of(conn, date(2026, 10, 31))
+        rows = conn.execute(text("SELECT open_minor, open_items FROM ar_customer_balances")).all()
+    assert [tuple(r) for r in rows] == [(12000 + 5000 + 100, 3)]
+    assert before.rows[0].items == 2 and after.rows[0].items == 3 and after.reconciled

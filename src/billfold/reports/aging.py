@@ -5,9 +5,14 @@ sum to zero; what was open on a past date is therefore exactly what the ledger s
 Days past due = as-of date minus due date; an item due on the as-of date is current. With the
 default buckets ``0,30,60,90`` the columns are current, 1-30, 31-60, 61-90 and 91+.
 
-The work happens in SQL over the balances the database keeps per item (``ar_items``: as of
-today read as they are, as of a past date less what was posted after it), then a grouped bucket
-sum with date comparisons that need no per-row date arithmetic. Every report carries the check
+The work happens in SQL over the balances the database keeps (``store.ar_balances``), with date
+comparisons that need no per-row date arithmetic. On the due-date basis (the default) the totals
+and the counts of open items come from the balances kept per customer and currency
+(``ar_customer_balances``), and only the items due on or after the last bucket edge are read, in
+due-date order (``ix_ar_items_open_due``): an older item is wholly in the last bucket, which is
+the total less the younger ones. As of a past date each sum is today's less what was posted
+after that date. On the invoice-date basis every open item is read (``ar_items``: as of today as
+they are, as of a past date less what was posted after it). Every report carries the check
 against the GL: the aging total in functional currency per entity, the AR control balance at the
 same date (from ``ar_daily``), and their difference (which must be zero).
 """
@@ -28,6 +33,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    literal_column,
     or_,
     select,
 )
@@ -37,7 +43,14 @@ from billfold.money import Currency, Money
 from billfold.services import lookups
 from billfold.store.ar_balances import is_open
 from billfold.store.db import for_large_scan
-from billfold.store.tables import ar_daily, ar_items, customers, legal_entities, postings
+from billfold.store.tables import (
+    ar_customer_balances,
+    ar_daily,
+    ar_items,
+    customers,
+    legal_entities,
+    postings,
+)
 
 DEFAULT_BUCKETS = (0, 30, 60, 90)
 
@@ -140,36 +153,15 @@ def open_item_parts(conn: Connection, as_of: date, entity_id: int | None) -> lis
     open_now = it.open_minor.label("open")
     fopen_now = it.fopen_minor.label("fopen")
     nonzero = is_open()  # the condition of the partial index over the open items
-    later = conn.execute(
-        select(postings.c.id)
-        .where(postings.c.account_id == ar_id, postings.c.entry_date > as_of)
-        .limit(1)
-    ).first()
-    if later is None:
+    if not _posted_to_since(conn, ar_id, as_of):
         q = select(*cols, *dates, open_now, fopen_now).where(nonzero)
         if entity_id is not None:
             q = q.where(it.entity_id == entity_id)
         return [q]
     untouched = select(*cols, *dates, open_now, fopen_now).where(it.last_date <= as_of, nonzero)
-    p = postings.c
-    ref = func.coalesce(p.item_ref, "")
-    after_q = (
-        select(
-            p.entity_id,
-            p.customer_id,
-            p.currency,
-            ref.label("item_ref"),
-            func.sum(p.amount_minor).label("amount"),
-            func.sum(p.functional_minor).label("functional"),
-        )
-        .where(p.account_id == ar_id, p.entry_date > as_of, p.customer_id.is_not(None))
-        .group_by(p.entity_id, p.customer_id, p.currency, ref)
-    )
     if entity_id is not None:
         untouched = untouched.where(it.entity_id == entity_id)
-        after_q = after_q.where(p.entity_id == entity_id)
-    # grouped once: as a plain subquery PostgreSQL's parallel workers each regrouped it
-    after = after_q.cte("after").prefix_with("MATERIALIZED")
+    after = _posted_after(ar_id, as_of, entity_id)
     open_then = it.open_minor - after.c.amount
     fopen_then = it.fopen_minor - after.c.functional
     touched = (
@@ -194,6 +186,39 @@ def open_item_parts(conn: Connection, as_of: date, entity_id: int | None) -> lis
         )
     )
     return [untouched, touched]
+
+
+def _posted_to_since(conn: Connection, ar_id: int, as_of: date) -> bool:
+    """Whether anything was posted to AR control after ``as_of``."""
+    later = conn.execute(
+        select(postings.c.id)
+        .where(postings.c.account_id == ar_id, postings.c.entry_date > as_of)
+        .limit(1)
+    ).first()
+    return later is not None
+
+
+def _posted_after(ar_id: int, as_of: date, entity_id: int | None) -> Any:
+    """CTE: per item (entity, customer, currency, item_ref), the sum of its AR postings dated
+    after ``as_of`` (``amount``, ``functional``)."""
+    p = postings.c
+    ref = func.coalesce(p.item_ref, "")
+    q = (
+        select(
+            p.entity_id,
+            p.customer_id,
+            p.currency,
+            ref.label("item_ref"),
+            func.sum(p.amount_minor).label("amount"),
+            func.sum(p.functional_minor).label("functional"),
+        )
+        .where(p.account_id == ar_id, p.entry_date > as_of, p.customer_id.is_not(None))
+        .group_by(p.entity_id, p.customer_id, p.currency, ref)
+    )
+    if entity_id is not None:
+        q = q.where(p.entity_id == entity_id)
+    # grouped once: as a plain subquery PostgreSQL's parallel workers each regrouped it
+    return q.cte("after").prefix_with("MATERIALIZED")
 
 
 def aging_as_of(
@@ -225,43 +250,11 @@ def aging_as_of(
     key_names = ["entity_id", "currency"]
     if by == "customer":
         key_names.insert(1, "customer_id")
-    columns = [f"c{k}" for k in range(len(edges))] + ["total", "ftotal", "n"]
-    # Sum per key in each part of the open items (the untouched balances stream in key order),
-    # then add the parts up; names are joined to those few rows after.
-    partial = []
-    for part in open_item_parts(conn, as_of, ent.id if ent else None):
-        items = part.subquery()
-        # items without an invoice (on-account credits, manual AR) age from their first posting
-        day = func.coalesce(
-            items.c.due_date if basis == "due" else items.c.doc_date, items.c.first_date
-        )
-        keys = [items.c[k] for k in key_names]
-        partial.append(
-            select(
-                *keys,
-                *[
-                    cast(func.sum(case((day < edge, items.c.open), else_=0)), BigInteger).label(
-                        f"c{k}"
-                    )
-                    for k, edge in enumerate(edges)
-                ],
-                cast(func.sum(items.c.open), BigInteger).label("total"),
-                cast(func.sum(items.c.fopen), BigInteger).label("ftotal"),
-                func.count().label("n"),
-            ).group_by(*keys)
-        )
-    if len(partial) == 1:
-        sums = partial[0].subquery("sums")
+    entity_id = ent.id if ent else None
+    if basis == "due":
+        sums = _sums_from_balances(conn, as_of, edges, key_names, entity_id)
     else:
-        parts = partial[0].union_all(*partial[1:]).subquery("parts")
-        sums = (
-            select(
-                *[parts.c[k] for k in key_names],
-                *[cast(func.sum(parts.c[c]), BigInteger).label(c) for c in columns],
-            )
-            .group_by(*[parts.c[k] for k in key_names])
-            .subquery("sums")
-        )
+        sums = _sums_from_items(conn, as_of, edges, key_names, entity_id, basis)
     group_cols: list[Any]
     if by == "customer":
         group_cols = [customers.c.number, customers.c.name]
@@ -307,6 +300,170 @@ def aging_as_of(
         )
     report.checks = _gl_checks(conn, as_of, report, ent.code if ent else None)
     return report
+
+
+def _sums_from_items(
+    conn: Connection,
+    as_of: date,
+    edges: list[date],
+    key_names: list[str],
+    entity_id: int | None,
+    basis: str,
+) -> Any:
+    """Subquery of the sums per key (``c0..``, ``total``, ``ftotal``, ``n``) over every open
+    item (:func:`open_item_parts`): each part summed per key, the untouched balances streaming in
+    key order, then the parts added up."""
+    columns = [f"c{k}" for k in range(len(edges))] + ["total", "ftotal", "n"]
+    partial = []
+    for part in open_item_parts(conn, as_of, entity_id):
+        items = part.subquery()
+        # items without an invoice (on-account credits, manual AR) age from their first posting
+        day = func.coalesce(
+            items.c.due_date if basis == "due" else items.c.doc_date, items.c.first_date
+        )
+        keys = [items.c[k] for k in key_names]
+        partial.append(
+            select(
+                *keys,
+                *[
+                    cast(func.sum(case((day < edge, items.c.open), else_=0)), BigInteger).label(
+                        f"c{k}"
+                    )
+                    for k, edge in enumerate(edges)
+                ],
+                cast(func.sum(items.c.open), BigInteger).label("total"),
+                cast(func.sum(items.c.fopen), BigInteger).label("ftotal"),
+                func.count().label("n"),
+            ).group_by(*keys)
+        )
+    if len(partial) == 1:
+        return partial[0].subquery("sums")
+    parts = partial[0].union_all(*partial[1:]).subquery("parts")
+    return (
+        select(
+            *[parts.c[k] for k in key_names],
+            *[cast(func.sum(parts.c[c]), BigInteger).label(c) for c in columns],
+        )
+        .group_by(*[parts.c[k] for k in key_names])
+        .subquery("sums")
+    )
+
+
+def _sums_from_balances(
+    conn: Connection, as_of: date, edges: list[date], key_names: list[str], entity_id: int | None
+) -> Any:
+    """The sums of :func:`_sums_from_items` on the due-date basis, without reading every open
+    item: the totals and the counts of open items per customer are kept
+    (``ar_customer_balances``), and c_k = total - (what is due on or after e_k). Only the items
+    due on or after the last edge -- the ones not wholly in the last bucket -- are read, off
+    ``ix_ar_items_open_due``.
+
+    As of a past date every sum is today's less what was posted after it, which is linear: the
+    items posted to since then (``_posted_after``) take their later postings off the totals and
+    off the edges their due date passes, and the count moves by the items that were open then
+    less those open now. The parts are summed per key each, then joined to the kept row of their
+    key (every key with an item has one): no second grouping of the parts."""
+    ar_id, _ = lookups.account_by_role(conn, "ar_control")
+    past = _posted_to_since(conn, ar_id, as_of)
+    cb, it = ar_customer_balances.c, ar_items.c
+    n_edges = len(edges)
+    if key_names == ["entity_id", "customer_id", "currency"]:  # the kept rows' own key
+        kept_q = select(
+            *[cb[k] for k in key_names],
+            cb.open_minor.label("total"),
+            cb.fopen_minor.label("ftotal"),
+            cb.open_items.label("n"),
+        )
+    else:
+        kept_q = select(
+            *[cb[k] for k in key_names],
+            func.sum(cb.open_minor).label("total"),
+            func.sum(cb.fopen_minor).label("ftotal"),
+            func.sum(cb.open_items).label("n"),
+        ).group_by(*[cb[k] for k in key_names])
+    if not past:  # customers with no open item today have nothing to show
+        kept_q = kept_q.where(cb.open_items != literal_column("0"))
+    if entity_id is not None:
+        kept_q = kept_q.where(cb.entity_id == entity_id)
+    kept = kept_q.subquery("kept")
+    # items without an invoice (on-account credits, manual AR) age from their first posting
+    age = func.coalesce(it.due_date, it.first_date)
+    keys = [it[k] for k in key_names]
+    joined: Any = kept
+    total: Any = kept.c.total
+    ftotal: Any = kept.c.ftotal
+    n: Any = kept.c.n
+    younger: list[Any] = [literal_column("0")] * n_edges  # what is due on or after e_k
+    # the young items off ix_ar_items_open_due: those due on or after the last edge, and those
+    # without a due date first posted on or after it
+    young_only = (
+        it.due_date >= edges[-1],
+        and_(it.due_date.is_(None), it.first_date >= edges[-1]),
+    )
+    for j, only in enumerate(young_only):
+        q = select(
+            *keys,
+            *[func.sum(it.open_minor).filter(age >= e).label(f"r{k}") for k, e in enumerate(edges)],
+        ).where(is_open(), only)
+        if entity_id is not None:
+            q = q.where(it.entity_id == entity_id)
+        young = q.group_by(*keys).subquery(f"young{j}")
+        joined = joined.outerjoin(young, _same_key(kept, young, key_names))
+        younger = [y + func.coalesce(young.c[f"r{k}"], 0) for k, y in enumerate(younger)]
+    if past:
+        after = _posted_after(ar_id, as_of, entity_id)
+        open_now = case((or_(it.open_minor != 0, it.fopen_minor != 0), 1), else_=0)
+        then_open = or_(it.open_minor != after.c.amount, it.fopen_minor != after.c.functional)
+        open_then = case((then_open, 1), else_=0)
+        since = (
+            select(
+                *keys,
+                *[
+                    func.sum(after.c.amount).filter(age >= e).label(f"r{k}")
+                    for k, e in enumerate(edges)
+                ],
+                func.sum(after.c.amount).label("total"),
+                func.sum(after.c.functional).label("ftotal"),
+                func.sum(open_then - open_now).label("n"),
+            )
+            .select_from(
+                after.join(
+                    ar_items,
+                    and_(
+                        it.entity_id == after.c.entity_id,
+                        it.customer_id == after.c.customer_id,
+                        it.currency == after.c.currency,
+                        it.item_ref == after.c.item_ref,
+                    ),
+                )
+            )
+            # implied by the join (only those items have later postings); said outright, it
+            # lets PostgreSQL filter the balances before joining them instead of hashing all
+            .where(it.last_date > as_of)
+            .group_by(*keys)
+            .subquery("since")
+        )
+        joined = joined.outerjoin(since, _same_key(kept, since, key_names))
+        total = total - func.coalesce(since.c.total, 0)
+        ftotal = ftotal - func.coalesce(since.c.ftotal, 0)
+        n = n + func.coalesce(since.c.n, 0)
+        younger = [y - func.coalesce(since.c[f"r{k}"], 0) for k, y in enumerate(younger)]
+    return (
+        select(
+            *[kept.c[k] for k in key_names],
+            *[cast(total - y, BigInteger).label(f"c{k}") for k, y in enumerate(younger)],
+            cast(total, BigInteger).label("total"),
+            cast(ftotal, BigInteger).label("ftotal"),
+            cast(n, BigInteger).label("n"),
+        )
+        .select_from(joined)
+        .where(n != literal_column("0"))
+        .subquery("sums")
+    )
+
+
+def _same_key(a: Any, b: Any, key_names: list[str]) -> Any:
+    return and_(*[a.c[k] == b.c[k] for k in key_names])
 
 
 def _gl_checks(

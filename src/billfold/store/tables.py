@@ -291,6 +291,36 @@ ar_items = Table(
     sqlite_with_rowid=False,
 )
 
+# the open items in due-date order, with what the aging reads of them (migration 0010): it reads
+# only those due on or after its last bucket edge (and those without a due date that were first
+# posted on or after it); the rest are in the last bucket, which ar_customer_balances gives
+Index(
+    "ix_ar_items_open_due",
+    ar_items.c.due_date,
+    ar_items.c.first_date,
+    ar_items.c.entity_id,
+    ar_items.c.customer_id,
+    ar_items.c.currency,
+    ar_items.c.open_minor,
+    ar_items.c.fopen_minor,
+    sqlite_where=text(AR_ITEM_OPEN),
+    postgresql_where=text(AR_ITEM_OPEN),
+)
+
+# per (entity, customer, currency): the sum of its items' balances in ar_items and how many of
+# them are open, kept beside ar_items (migration 0010)
+ar_customer_balances = Table(
+    "ar_customer_balances",
+    metadata,
+    Column("entity_id", BigInteger, primary_key=True),
+    Column("customer_id", BigInteger, primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("open_minor", BigInteger, nullable=False),
+    Column("fopen_minor", BigInteger, nullable=False),
+    Column("open_items", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 ar_daily = Table(
     "ar_daily",
     metadata,
