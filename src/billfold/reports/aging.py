@@ -166,17 +166,7 @@ def open_item_parts(conn: Connection, as_of: date, entity_id: int | None) -> lis
     fopen_then = it.fopen_minor - after.c.functional
     touched = (
         select(*cols, *dates, open_then.label("open"), fopen_then.label("fopen"))
-        .select_from(
-            after.join(
-                ar_items,
-                and_(
-                    it.entity_id == after.c.entity_id,
-                    it.customer_id == after.c.customer_id,
-                    it.currency == after.c.currency,
-                    it.item_ref == after.c.item_ref,
-                ),
-            )
-        )
+        .select_from(_with_items(after))
         # last_date > as_of is implied by the join (only those items have later postings);
         # said outright, it lets PostgreSQL filter the balances before joining them
         .where(
@@ -426,17 +416,7 @@ def _sums_from_balances(
                 func.sum(after.c.functional).label("ftotal"),
                 func.sum(open_then - open_now).label("n"),
             )
-            .select_from(
-                after.join(
-                    ar_items,
-                    and_(
-                        it.entity_id == after.c.entity_id,
-                        it.customer_id == after.c.customer_id,
-                        it.currency == after.c.currency,
-                        it.item_ref == after.c.item_ref,
-                    ),
-                )
-            )
+            .select_from(_with_items(after))
             # implied by the join (only those items have later postings); said outright, it
             # lets PostgreSQL filter the balances before joining them instead of hashing all
             .where(it.last_date > as_of)
@@ -459,6 +439,20 @@ def _sums_from_balances(
         .select_from(joined)
         .where(n != literal_column("0"))
         .subquery("sums")
+    )
+
+
+def _with_items(after: Any) -> Any:
+    """The later postings per item (``_posted_after``) joined to the item's kept balance."""
+    it = ar_items.c
+    return after.join(
+        ar_items,
+        and_(
+            it.entity_id == after.c.entity_id,
+            it.customer_id == after.c.customer_id,
+            it.currency == after.c.currency,
+            it.item_ref == after.c.item_ref,
+        ),
     )
 
 
