@@ -127,35 +127,18 @@ def append_events(conn: Connection, at: str, events: list[AuditEvent]) -> None:
     rows = []
     for event in events:
         last_id += 1
-        before, after = to_json(event.before), to_json(event.after)
-        prev, last_hash = (
-            last_hash,
-            chain_hash(
-                last_hash,
-                last_id,
-                at,
-                event.actor,
-                event.action,
-                event.entity_type,
-                event.entity_ref,
-                before,
-                after,
-            ),
+        content = (
+            last_id,
+            at,
+            event.actor,
+            event.action,
+            event.entity_type,
+            event.entity_ref,
+            to_json(event.before),
+            to_json(event.after),
         )
-        rows.append(
-            (
-                last_id,
-                at,
-                event.actor,
-                event.action,
-                event.entity_type,
-                event.entity_ref,
-                before,
-                after,
-                prev,
-                last_hash,
-            )
-        )
+        prev, last_hash = last_hash, chain_hash(last_hash, *content)
+        rows.append((*content, prev, last_hash))  # in AUDIT_COLUMNS order
     insert_tuples(conn, audit_log, AUDIT_COLUMNS, rows)
     conn.execute(
         update(audit_head).where(audit_head.c.id == 1).values(last_id=last_id, last_hash=last_hash)
