@@ -33,7 +33,7 @@ from billfold.formats.invoice_json import InvoiceRequest, LineRequest
 from billfold.money import Money
 from billfold.services import lookups
 from billfold.services.billing_inputs import approved_timesheets, usage_totals
-from billfold.services.context import Billfold, Tx
+from billfold.services.context import Billfold, Tx, collector_paused
 from billfold.services.contracts import ContractModel, billed_keys, load_models
 from billfold.services.invoicing import create_drafts
 from billfold.services.ledger import ensure_open
@@ -99,7 +99,7 @@ def run_billing(
     result = RunResult(run_id)
     kill_after = int(os.environ.get("BILLFOLD_TEST_KILL_AFTER_BATCHES", "0"))
     for n, chunk in enumerate(_payer_batches(pairs, batch), start=1):
-        with app.transaction() as tx:
+        with collector_paused(), app.transaction() as tx:
             _bill_batch(tx, run_id, run_date, chunk, result)
         if n & (n - 1) == 0 and app.engine.dialect.name == "postgresql":
             _refresh_statistics(app)  # after batches 1, 2, 4, 8, ...

@@ -12,11 +12,9 @@ in the database enforces it, whatever the code does.
 
 from __future__ import annotations
 
-import gc
 import json
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +32,7 @@ from billfold.services.cash_actions import return_receipt as return_receipt
 from billfold.services.cash_actions import unapply as unapply
 from billfold.services.cash_import import lines_from_json
 from billfold.services.cash_posting import ItemFacts, decimal_rate, post_applications
-from billfold.services.context import Tx
+from billfold.services.context import Tx, collector_paused
 from billfold.store.ar_balances import is_open
 from billfold.store.bulk import bulk_update, in_chunks
 from billfold.store.tables import (
@@ -194,24 +192,8 @@ def match_receipts(
     progress: Any = None,
 ) -> MatchRun:
     """Match every unapplied receipt; post what is certain enough, suggest the rest."""
-    with _collector_paused():
+    with collector_paused():
         return _match_receipts(tx, policy, receipt_ids, progress)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """A run builds millions of small objects (index entries, proposals, rows), almost none of
-    them in reference cycles; Python's cyclic collector would walk them, and everything else the
-    process holds, again and again (a third of the run at 10,000 receipts). Reference counting
-    still frees them at once; the collector resumes when the run is over, on this thread or any
-    other (the pause is process-wide, and as long as one run)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _match_receipts(

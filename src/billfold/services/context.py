@@ -7,6 +7,7 @@ entries and its audit rows commit together or not at all.
 
 from __future__ import annotations
 
+import gc
 import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +27,23 @@ from billfold.store.migrate import require_current_schema
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """For a bulk step (a cash-matching run, a billing batch): Python's cyclic garbage collector
+    paused. Such a step builds millions of small objects (rows, index entries, proposals, lines),
+    almost none of them in reference cycles; the collector would walk them, and everything else
+    the process holds, again and again (a third of a cash run at 10,000 receipts). Reference
+    counting still frees them at once; the collector resumes when the step is over, on this
+    thread or any other (the pause is process-wide, and as long as the step)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass
