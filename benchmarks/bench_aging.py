@@ -208,7 +208,11 @@ def measure(
 
 
 def driver_call(conn: Connection, statement: str, parameters: Any) -> Callable[[], Any]:
-    return lambda: conn.exec_driver_sql(statement, parameters).all()
+    def call() -> Any:
+        result = conn.exec_driver_sql(statement, parameters)
+        return result.all() if result.returns_rows else None  # e.g. SET LOCAL work_mem
+
+    return call
 
 
 def explain_text(conn: Connection, ar_id: int) -> str:
