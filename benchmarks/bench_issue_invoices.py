@@ -9,7 +9,9 @@ with and without VAT IDs), a five-product catalog with list and customer prices:
 * Phase B (the headline) -- ``invoicing.issue`` of all drafts, ``--batch`` per transaction:
   gapless number, journal entry and postings, invoice frozen, hash-chained audit row. Reported as
   invoices/second and rows written/second (invoices updated + journal entries + postings + audit
-  rows + tax accounts created).
+  rows + tax accounts created). Also its CPU seconds: this process's and, when the PostgreSQL
+  server runs on this machine, its backend's (from ``/proc``), and invoices per CPU second,
+  which compare between runs on a shared machine where wall time does not.
 * Baseline -- the same journal-entry, posting and audit rows that phase B wrote, read back and
   inserted again into a scratch copy of the database taken between phase A and phase B (same
   tables, indexes, triggers and foreign keys), with the driver directly: ``executemany`` on
@@ -404,25 +406,75 @@ def phase_a(
     return ids, elapsed
 
 
+def backend_cpu_reader(conn: Any) -> Callable[[], float] | None:
+    """CPU seconds used so far by this connection's PostgreSQL backend (user + system, from
+    ``/proc``), when the server runs on this machine; ``None`` otherwise (or on SQLite, whose
+    work is the process's own CPU time)."""
+    if conn.dialect.name != "postgresql":
+        return None
+    pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    stat = Path(f"/proc/{pid}/stat")
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def read() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    try:
+        read()
+    except (OSError, ValueError, IndexError):
+        return None
+    return read
+
+
+@dataclass
+class PhaseTimes:
+    """Wall seconds, this process's CPU seconds, and the PostgreSQL backend's CPU seconds
+    (``None`` when it cannot be read): on a shared machine the CPU seconds compare between runs
+    where the wall time does not."""
+
+    wall: float = 0.0
+    client_cpu: float = 0.0
+    server_cpu: float | None = None
+
+    def as_dict(self) -> dict[str, float | None]:
+        server = None if self.server_cpu is None else round(self.server_cpu, 3)
+        return {
+            "wall": round(self.wall, 3),
+            "client_cpu": round(self.client_cpu, 3),
+            "server_cpu": server,
+        }
+
+
 def phase_b(
     app: Billfold,
     ids: list[int],
     batch: int,
     counter: StatementCounter,
     profiler: cProfile.Profile | None,
-) -> float:
+) -> PhaseTimes:
     counter.active = True
     if profiler:
         profiler.enable()
-    started = time.perf_counter()
+    times = PhaseTimes()
+    server = 0.0
+    readable = True
+    started, cpu_started = time.perf_counter(), time.process_time()
     for start in range(0, len(ids), batch):
         with app.transaction() as tx:
+            reader = backend_cpu_reader(tx.conn)
+            before = reader() if reader else 0.0
             invoicing.issue(tx, ids[start : start + batch])
-    elapsed = time.perf_counter() - started
+            if reader:
+                server += reader() - before
+            readable = readable and reader is not None
+    times.wall = time.perf_counter() - started
+    times.client_cpu = time.process_time() - cpu_started
+    times.server_cpu = server if readable else None
     if profiler:
         profiler.disable()
     counter.active = False
-    return elapsed
+    return times
 
 
 @dataclass(frozen=True)
@@ -602,7 +654,8 @@ def _run(dbs: Databases, n: int, batch: int, profile: bool) -> dict[str, Any]:
     counter.reset()
     profiler = cProfile.Profile() if profile else None
     console.log(f"[{dbs.engine}] phase B: issuing {n:,} invoices")
-    seconds_b = phase_b(app, ids, batch, counter, profiler)
+    times_b = phase_b(app, ids, batch, counter, profiler)
+    seconds_b = times_b.wall
     after = table_counts(app)
     written = Written(*(after[k] - before[k] for k in before))
     if written.invoices_issued != n:
@@ -612,6 +665,8 @@ def _run(dbs: Databases, n: int, batch: int, profile: bool) -> dict[str, Any]:
     result["issue"] = {
         "seconds": round(seconds_b, 3),
         "invoices_per_second": rate(n, seconds_b),
+        "times": times_b.as_dict(),
+        "invoices_per_cpu_second": rate(n, times_b.client_cpu + (times_b.server_cpu or 0.0)),
         "rows_written": vars(written) | {"total": written.total},
         "rows_per_second": rate(written.total, seconds_b),
         "sql": counter.summary(n),
@@ -683,6 +738,21 @@ def show(results: list[dict[str, Any]]) -> None:
         ),
     )
     row("phase B seconds", lambda r: f"{r['issue']['seconds']:.1f}")
+    row(
+        "phase B CPU s (this process / PG backend)",
+        lambda r: (
+            f"{r['issue']['times']['client_cpu']:.1f} / "
+            + (
+                "-"
+                if r["issue"]["times"]["server_cpu"] is None
+                else f"{r['issue']['times']['server_cpu']:.1f}"
+            )
+        ),
+    )
+    row(
+        "phase B invoices per CPU second",
+        lambda r: f"{r['issue']['invoices_per_cpu_second']:,.0f}",
+    )
     row("phase B rows written", lambda r: f"{r['issue']['rows_written']['total']:,}")
     row("phase B rows/s", lambda r: f"{r['issue']['rows_per_second']:,.0f}")
     row("phase B SQL statements/invoice", lambda r: f"{r['issue']['sql']['per_invoice']:.4f}")
