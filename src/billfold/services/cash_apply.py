@@ -35,6 +35,7 @@ from billfold.services.cash_posting import ItemFacts, decimal_rate, post_applica
 from billfold.services.context import Tx, collector_paused
 from billfold.store.ar_balances import is_open
 from billfold.store.bulk import bulk_update, in_chunks
+from billfold.store.db import hashed_joins
 from billfold.store.tables import (
     ar_items,
     cash_suggestions,
@@ -91,7 +92,9 @@ def load_open_items(
         q = q.where(invoices.c.entity_id == entity_id)
     items, facts = [], {}
     terms_of: dict[str, PaymentTerms] = {}  # a few distinct terms, parsed once each
-    for row in conn.execute(q):
+    with hashed_joins(conn):  # every open item joins its invoice: one pass over each side
+        rows = conn.execute(q).all()
+    for row in rows:
         cid, ref, open_, fopen, ent, cur, total, due, issued, terms_text, po, rate = row
         terms = terms_of.get(terms_text)
         if terms is None:

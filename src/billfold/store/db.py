@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -103,3 +105,21 @@ def for_large_scan(conn: Any) -> None:
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL work_mem = '128MB'")
         conn.exec_driver_sql("SET LOCAL jit = off")
+
+
+@contextmanager
+def hashed_joins(conn: Any) -> Iterator[None]:
+    """The statements inside join without nested loops on PostgreSQL (hash or merge joins);
+    the setting is as it was after them. For reads that join every row of one side to the
+    other (all of an entity's open items to their invoices): on tables without statistics
+    (freshly loaded, autovacuum not come by yet) the planner estimates one row per side and
+    probes an index once per row, 8 s instead of 0.6 s for 75,000 items, and worse than
+    linearly as they grow. If a statement fails the transaction is lost anyway, and the local
+    setting with it. SQLite needs nothing."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    was = conn.exec_driver_sql("SELECT current_setting('enable_nestloop')").scalar_one()
+    conn.exec_driver_sql("SELECT set_config('enable_nestloop', 'off', true)")
+    yield
+    conn.execute(text("SELECT set_config('enable_nestloop', :was, true)"), {"was": was})
