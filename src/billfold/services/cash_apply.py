@@ -47,7 +47,7 @@ from billfold.store.tables import (
     remittance_advices,
 )
 
-BATCH = 5000  # receipts posted per batch of statements
+BATCH = 20_000  # receipts posted per batch of statements (one batch's rows: tens of MB)
 OPEN = ("unapplied", "partially_applied")
 
 
