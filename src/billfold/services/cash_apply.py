@@ -16,6 +16,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -74,6 +75,8 @@ def load_open_items(
             invoices.c.payment_terms,
             invoices.c.po_number,
             invoices.c.fx_rate,
+            invoices.c.id,
+            it.currency,
         )
         .join_from(
             ar_items,
@@ -93,9 +96,17 @@ def load_open_items(
     items, facts = [], {}
     terms_of: dict[str, PaymentTerms] = {}  # a few distinct terms, parsed once each
     with hashed_joins(conn):  # every open item joins its invoice: one pass over each side
-        rows = conn.execute(q).all()
+        rows = list(conn.execute(q).all())
+    # The matcher lists equally good candidates in the order it was given the items, so that
+    # order is fixed here, not left to the plan (a hash join that spills to disk reorders its
+    # rows): on PostgreSQL issue order, in which its scans of the invoices gave them so far; on
+    # SQLite the order of the open-items index it reads them by.
+    if conn.dialect.name == "postgresql":
+        rows.sort(key=itemgetter(12))  # invoices.id
+    else:
+        rows.sort(key=itemgetter(0, 13, 1))  # customer, currency, item
     for row in rows:
-        cid, ref, open_, fopen, ent, cur, total, due, issued, terms_text, po, rate = row
+        cid, ref, open_, fopen, ent, cur, total, due, issued, terms_text, po, rate = row[:12]
         terms = terms_of.get(terms_text)
         if terms is None:
             terms = terms_of[terms_text] = parse_terms(terms_text)
