@@ -6,7 +6,7 @@ from billfold.services.context import Billfold
 from billfold.services.entities import NewEntity
 from billfold.services.setup import initialise
 from billfold.store import migrate
-from billfold.store.db import make_engine
+from billfold.store.db import hashed_joins, make_engine
 
 pytestmark = pytest.mark.integration
 
@@ -81,3 +81,19 @@ def test_a_report_never_holds_up_a_writer(bf: Billfold) -> None:
                 conn.execute(text("UPDATE audit_head SET last_id = last_id"))
     with bf.reading() as conn:
         assert conn.execute(select(func.count()).select_from(audit_log)).scalar_one() == before + 1
+
+
+def test_hashed_joins_leave_the_planner_as_they_found_it(bf: Billfold) -> None:
+    """A read planned without nested loops (PostgreSQL) leaves the unit of work's later
+    statements planned as before, whatever the session had chosen."""
+    with bf.transaction() as tx:
+        if tx.conn.dialect.name != "postgresql":
+            with hashed_joins(tx.conn):
+                assert tx.conn.exec_driver_sql("SELECT 1").scalar_one() == 1
+            return
+        setting = "SELECT current_setting('enable_nestloop')"
+        for chosen in ("on", "off"):
+            tx.conn.exec_driver_sql(f"SET LOCAL enable_nestloop = {chosen}")
+            with hashed_joins(tx.conn):
+                assert tx.conn.exec_driver_sql(setting).scalar_one() == "off"
+            assert tx.conn.exec_driver_sql(setting).scalar_one() == chosen

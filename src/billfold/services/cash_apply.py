@@ -16,6 +16,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -35,6 +36,7 @@ from billfold.services.cash_posting import ItemFacts, decimal_rate, post_applica
 from billfold.services.context import Tx, collector_paused
 from billfold.store.ar_balances import is_open
 from billfold.store.bulk import bulk_update, in_chunks
+from billfold.store.db import hashed_joins
 from billfold.store.tables import (
     ar_items,
     cash_suggestions,
@@ -46,7 +48,7 @@ from billfold.store.tables import (
     remittance_advices,
 )
 
-BATCH = 5000  # receipts posted per batch of statements
+BATCH = 20_000  # receipts posted per batch of statements (one batch's rows: tens of MB)
 OPEN = ("unapplied", "partially_applied")
 
 
@@ -73,6 +75,8 @@ def load_open_items(
             invoices.c.payment_terms,
             invoices.c.po_number,
             invoices.c.fx_rate,
+            invoices.c.id,
+            it.currency,
         )
         .join_from(
             ar_items,
@@ -91,8 +95,18 @@ def load_open_items(
         q = q.where(invoices.c.entity_id == entity_id)
     items, facts = [], {}
     terms_of: dict[str, PaymentTerms] = {}  # a few distinct terms, parsed once each
-    for row in conn.execute(q):
-        cid, ref, open_, fopen, ent, cur, total, due, issued, terms_text, po, rate = row
+    with hashed_joins(conn):  # every open item joins its invoice: one pass over each side
+        rows = list(conn.execute(q).all())
+    # The matcher lists equally good candidates in the order it was given the items, so that
+    # order is fixed here, not left to the plan (a hash join that spills to disk reorders its
+    # rows): on PostgreSQL issue order, in which its scans of the invoices gave them so far; on
+    # SQLite the order of the open-items index it reads them by.
+    if conn.dialect.name == "postgresql":
+        rows.sort(key=itemgetter(12))  # invoices.id
+    else:
+        rows.sort(key=itemgetter(0, 13, 1))  # customer, currency, item
+    for row in rows:
+        cid, ref, open_, fopen, ent, cur, total, due, issued, terms_text, po, rate = row[:12]
         terms = terms_of.get(terms_text)
         if terms is None:
             terms = terms_of[terms_text] = parse_terms(terms_text)
@@ -202,7 +216,9 @@ def _match_receipts(
     q = select(receipts).where(receipts.c.status.in_(OPEN))
     if receipt_ids is not None:
         q = q.where(receipts.c.id.in_(list(receipt_ids)))
-    rows = tx.conn.execute(q.order_by(receipts.c.value_date, receipts.c.id)).all()
+    # in value-date order, sorted here: PostgreSQL sorted the whole rows (remittance text and
+    # all) on disk past its work_mem, 0.4 s of 20,000 receipts' server time
+    rows = sorted(tx.conn.execute(q).all(), key=lambda r: (r.value_date, r.id))
     remittances = [json.loads(r.remittance or "{}") for r in rows]
     advices = _attach_advices(tx, rows, remittances)
     _replace_suggestions(tx, [r.id for r in rows], receipt_ids is None)
