@@ -19,12 +19,13 @@ import pytest
 import typer
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
 from billfold.commands.common import State
 from billfold.commands.dunning import dunning_app
 from billfold.domain.payments import BankEntry, BankFile, Statement
-from billfold.errors import Conflict, InvalidInput
+from billfold.errors import Conflict, DatabaseUnavailable, InvalidInput
 from billfold.services import cash_apply, collections, credit_memos
 from billfold.services import dunning as svc
 from billfold.services.cash_import import import_parsed
@@ -352,6 +353,46 @@ def test_smtp_down_reports_who_was_not_contacted_and_a_rerun_resumes(
     summary = run(bf, date(2026, 12, 4))
     assert set(smtp.inbox.take()) == {"pagos@sol.example", "crediteuren@molen.example"}
     assert summary.complete and count(bf, dunning_notices, status="sent") == 4
+
+
+def test_the_database_failing_while_recording_stops_the_run_and_a_rerun_resends(
+    world: Billfold, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the recorder had not committed when the database failed (the failing message and
+    any recorded in the same transaction) is not marked sent, so the next run sends it again;
+    nothing is recorded twice and nothing half."""
+    bf = world
+    issue(bf, "DE1", "FR1", "ES1", "NL1")
+    real_record = svc._record_sent
+    calls: list[str] = []
+
+    def failing_second(tx: Any, run_id: int, r: Any, message_id: str) -> bool:
+        calls.append(r.customer.number)
+        if len(calls) == 2:
+            raise OperationalError("INSERT INTO dunning_notices", {}, Exception("disk I/O error"))
+        return real_record(tx, run_id, r, message_id)
+
+    monkeypatch.setattr(svc, "_record_sent", failing_second)
+    with pytest.raises(DatabaseUnavailable) as failure:
+        run(bf, date(2026, 12, 3))
+    assert f"while recording customer {calls[1]}" in str(failure.value)
+    assert "the next run may send it again" in str(failure.value)
+    assert "disk I/O error" in str(failure.value)
+    first = set(smtp.inbox.take())
+    recorded = count(bf, dunning_notices, status="sent")
+    assert recorded <= 1 and count(bf, dunning_items) == recorded  # the failing one rolled back
+
+    monkeypatch.setattr(svc, "_record_sent", real_record)
+    summary = run(bf, date(2026, 12, 3))
+    resent = set(smtp.inbox.take())
+    assert summary.complete and len(resent) == 4 - recorded
+    assert resent | first == {
+        "rechnung@nordwind.example",
+        "compta@martin.example",
+        "pagos@sol.example",
+        "crediteuren@molen.example",
+    }
+    assert count(bf, dunning_notices, status="sent") == 4 and count(bf, dunning_items) == 4
 
 
 def test_a_refused_recipient_and_a_customer_without_address_are_reported(

@@ -9,8 +9,8 @@ A run (``run_dunning``) has three phases:
    anywhere else, so a re-run sends nothing twice and a run after an outage catches up once.
 2. Render each notice in the customer's language (its template, else English) for the billing
    contact's address (the first contact with role ``billing``, else ``ap``).
-3. Send, and for each message the SMTP server accepted record, in its own small transaction,
-   the notice (``sent``, with its Message-ID), one ``dunning_items`` row per item at the level
+3. Send, and for each message the SMTP server accepted record, in a small transaction, the
+   notice (``sent``, with its Message-ID), one ``dunning_items`` row per item at the level
    it was due for, and at a credit-hold level the customer's ``on_hold`` and ``in_collections``
    flags (audited). A message the server refused (or a customer without an address) is
    recorded as a ``failed`` notice with no items, and the run goes on. When the server cannot
@@ -18,10 +18,12 @@ A run (``run_dunning``) has three phases:
    recorded for them) and the next run sends exactly those.
 
    The recording transactions run on a second thread and connection (``_Recorder``) while the
-   next message is rendered and sent; only accepted messages are handed to it, so nothing is
-   ever recorded as sent that was not. If the process dies, the few accepted messages still
-   waiting to be recorded (at most ``_Recorder.DEPTH``) are sent again by the next run: a
-   duplicate reminder is possible after a crash, a lost "sent" record is not.
+   next message is rendered and sent, each with the messages waiting for it (one when the
+   database keeps up, several when its commits are slower than the sends); only accepted
+   messages are handed to it, so nothing is ever recorded as sent that was not. If the process
+   dies, the few accepted messages still waiting to be recorded (at most ``_Recorder.DEPTH``)
+   are sent again by the next run: a duplicate reminder is possible after a crash, a lost
+   "sent" record is not.
 
 Only one run sends at a time (a PostgreSQL advisory lock, or a lock file beside the SQLite
 database). A dry run plans and renders, sends nothing and writes nothing.
@@ -660,111 +662,109 @@ def _unit(app: Billfold, conn: Connection) -> Iterator[Tx]:
         append_events(conn, tx.now.isoformat(), tx.events)
 
 
-def _record_sent(
-    app: Billfold, conn: Connection, run_id: int, r: _Rendered, message_id: str
-) -> bool:
-    """The notice, its items and (at a credit-hold level) the customer's flags, in one
-    transaction; returns True when the customer was newly put on hold."""
+def _record_sent(tx: Tx, run_id: int, r: _Rendered, message_id: str) -> bool:
+    """The notice, its items and (at a credit-hold level) the customer's flags; returns True
+    when the customer was newly put on hold."""
     n = r.notice
-    with _unit(app, conn) as tx:
-        notice_id = tx.conn.execute(
-            insert(dunning_notices)
-            .values(
-                run_id=run_id,
-                customer_id=n.customer_id,
-                level=n.level.level,
-                status="sent",
-                to_address=r.customer.email,
-                subject=r.subject[:300],
-                message_id=message_id[:200],
-                created_at=tx.now,
-            )
-            .returning(dunning_notices.c.id)
-        ).scalar_one()
-        tx.conn.execute(
-            insert(dunning_items),
-            [
-                {
-                    "notice_id": notice_id,
-                    "customer_id": n.customer_id,
-                    "item_ref": ni.item.item_ref,
-                    "level": ni.level.level,
-                }
-                for ni in n.items
-            ],
+    notice_id = tx.conn.execute(
+        insert(dunning_notices)
+        .values(
+            run_id=run_id,
+            customer_id=n.customer_id,
+            level=n.level.level,
+            status="sent",
+            to_address=r.customer.email,
+            subject=r.subject[:300],
+            message_id=message_id[:200],
+            created_at=tx.now,
         )
-        tx.audit(
-            "dunning_sent",
-            "customer",
-            r.customer.number,
-            after={
-                "run": run_id,
-                "level": n.level.level,
-                "items": {ni.item.item_ref: ni.level.level for ni in n.items},
-                "message_id": message_id,
-            },
+        .returning(dunning_notices.c.id)
+    ).scalar_one()
+    tx.conn.execute(
+        insert(dunning_items),
+        [
+            {
+                "notice_id": notice_id,
+                "customer_id": n.customer_id,
+                "item_ref": ni.item.item_ref,
+                "level": ni.level.level,
+            }
+            for ni in n.items
+        ],
+    )
+    tx.audit(
+        "dunning_sent",
+        "customer",
+        r.customer.number,
+        after={
+            "run": run_id,
+            "level": n.level.level,
+            "items": {ni.item.item_ref: ni.level.level for ni in n.items},
+            "message_id": message_id,
+        },
+    )
+    if not n.credit_hold:
+        return False
+    flags = tx.conn.execute(
+        select(customers.c.on_hold, customers.c.in_collections).where(
+            customers.c.id == n.customer_id
         )
-        if not n.credit_hold:
-            return False
-        flags = tx.conn.execute(
-            select(customers.c.on_hold, customers.c.in_collections).where(
-                customers.c.id == n.customer_id
-            )
-        ).one()
-        if flags.on_hold and flags.in_collections:
-            return False
-        tx.conn.execute(
-            update(customers)
-            .where(customers.c.id == n.customer_id)
-            .values(on_hold=True, in_collections=True, updated_at=tx.now)
-        )
-        tx.audit(
-            "credit_hold",
-            "customer",
-            r.customer.number,
-            before={"on_hold": bool(flags.on_hold), "in_collections": bool(flags.in_collections)},
-            after={
-                "on_hold": True,
-                "in_collections": True,
-                "reason": f"dunning level {n.level.level} ({n.level.name})",
-            },
-        )
-        return True
+    ).one()
+    if flags.on_hold and flags.in_collections:
+        return False
+    tx.conn.execute(
+        update(customers)
+        .where(customers.c.id == n.customer_id)
+        .values(on_hold=True, in_collections=True, updated_at=tx.now)
+    )
+    tx.audit(
+        "credit_hold",
+        "customer",
+        r.customer.number,
+        before={"on_hold": bool(flags.on_hold), "in_collections": bool(flags.in_collections)},
+        after={
+            "on_hold": True,
+            "in_collections": True,
+            "reason": f"dunning level {n.level.level} ({n.level.name})",
+        },
+    )
+    return True
 
 
 def _record_failed(
-    app: Billfold,
-    conn: Connection,
+    tx: Tx,
     run_id: int,
     notice: Notice,
     customer: _Customer,
     subject: str | None,
     error: str,
 ) -> None:
-    with _unit(app, conn) as tx:
-        tx.conn.execute(
-            insert(dunning_notices).values(
-                run_id=run_id,
-                customer_id=notice.customer_id,
-                level=notice.level.level,
-                status="failed",
-                to_address=customer.email,
-                subject=subject[:300] if subject else None,
-                error=error[:400],
-                created_at=tx.now,
-            )
+    tx.conn.execute(
+        insert(dunning_notices).values(
+            run_id=run_id,
+            customer_id=notice.customer_id,
+            level=notice.level.level,
+            status="failed",
+            to_address=customer.email,
+            subject=subject[:300] if subject else None,
+            error=error[:400],
+            created_at=tx.now,
         )
-        tx.audit(
-            "dunning_failed",
-            "customer",
-            customer.number,
-            after={"run": run_id, "level": notice.level.level, "error": error},
-        )
+    )
+    tx.audit(
+        "dunning_failed",
+        "customer",
+        customer.number,
+        after={"run": run_id, "level": notice.level.level, "error": error},
+    )
 
 
 class _Recorder:
-    """Records what happened to each message on its own thread and connection, one small
-    transaction per message, while the next message is being rendered and sent.
+    """Records what happened to each message on its own thread and connection while the next
+    message is being rendered and sent: what is waiting when it comes round (at least one
+    message, at most ``DEPTH``) in one transaction. When the database keeps up, that is one
+    message a transaction; when it does not (a commit per message on PostgreSQL took longer
+    than the send itself), the queue fills and its commits carry several messages each.
 
     Only messages the server accepted are handed over as sent, so nothing is ever recorded as
     sent that was not. At most ``DEPTH`` accepted messages wait to be recorded: if the process
@@ -810,25 +810,44 @@ class _Recorder:
         raise exc
 
     def _work(self) -> None:
+        done = False  # the end of the run was taken off the queue
         try:
             with self.app.engine.connect() as conn:
-                while (job := self.jobs.get()) is not None:
-                    if self.error is None:
-                        self._record(conn, job)
+                while not done:
+                    batch, done = self._waiting()
+                    if batch and self.error is None:
+                        self._record(conn, batch)
         except BaseException as exc:  # kept for the sending thread, which raises it
             self.error = self.error or (exc, "the run")
-            while self.jobs.get() is not None:  # keep the sender from blocking on a full queue
-                pass
+            while not done:  # keep the sender from blocking on a full queue
+                done = self.jobs.get() is None
 
-    def _record(self, conn: Connection, job: tuple[Any, ...]) -> None:
+    def _waiting(self) -> tuple[list[tuple[Any, ...]], bool]:
+        """The next job (waiting for it) and every job queued behind it; True once the end of
+        the run has been taken off the queue."""
+        batch: list[tuple[Any, ...]] = []
+        job = self.jobs.get()
+        while job is not None:
+            batch.append(job)
+            try:
+                job = self.jobs.get_nowait()
+            except queue.Empty:
+                return batch, False
+        return batch, True
+
+    def _record(self, conn: Connection, batch: list[tuple[Any, ...]]) -> None:
+        held: list[str] = []
+        job = batch[0]
         try:
-            if job[0] == "sent":
-                _, r, message_id = job
-                if _record_sent(self.app, conn, self.run_id, r, message_id):
-                    self.summary.credit_holds.append(r.customer.number)
-            else:
-                _, notice, customer, subject, error = job
-                _record_failed(self.app, conn, self.run_id, notice, customer, subject, error)
+            with _unit(self.app, conn) as tx:
+                for job in batch:
+                    if job[0] == "sent":
+                        _, r, message_id = job
+                        if _record_sent(tx, self.run_id, r, message_id):
+                            held.append(r.customer.number)
+                    else:
+                        _, notice, customer, subject, error = job
+                        _record_failed(tx, self.run_id, notice, customer, subject, error)
         except BaseException as exc:
             if job[0] == "sent":
                 where = (
@@ -837,7 +856,11 @@ class _Recorder:
                 )
             else:
                 where = f"customer {job[2].number}"
+            if len(batch) > 1:
+                where += f", with {len(batch) - 1} other messages of the same transaction"
             self.error = (exc, where)
+            return
+        self.summary.credit_holds.extend(held)
 
 
 def run_dunning(
