@@ -421,13 +421,18 @@ def run_existing(url: str, suggestions: bool, past_days: Sequence[int]) -> dict[
     engine = make_engine(url)
     with engine.connect() as conn:
         ar_id = int(conn.execute(text(AR_ID_SQL)).scalar_one())
-        counts = {
-            table: int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
-            for table in ("customers", "invoices", "journal_entries", "postings")
+        # the counts under the names generate() reports them by
+        rows = {
+            key: int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+            for key, table in (
+                ("customers", "customers"),
+                ("invoices", "invoices"),
+                ("entries", "journal_entries"),
+                ("postings", "postings"),
+            )
         }
     name = engine.dialect.name
     engine.dispose()
-    rows = {**counts, "entries": counts.pop("journal_entries")}
     history = {"seconds": 0.0, "rows": rows, "ar_id": ar_id, "existing": True}
     figures = in_process(measure, url, ar_id, suggestions, past_days)
     result = {"engine": name, "items": rows["invoices"], "postings": rows["postings"]}
