@@ -26,9 +26,10 @@ from decimal import Decimal
 
 from billfold.domain.tax import TaxComponent
 from billfold.errors import InvalidInput
-from billfold.money import Money, Rounding
+from billfold.money import Currency, Money, Rounding
 
 HUNDRED = Decimal(100)
+ONE = Decimal(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,26 @@ def _group_key(c: TaxComponent) -> tuple[str, str, Decimal, str | None]:
     return (c.jurisdiction, c.category, c.rate, c.exemption_reason)
 
 
+@dataclass(frozen=True, slots=True)
+class InvoiceAmounts:
+    """An invoice's arithmetic in integer minor units, line by line (what is stored).
+
+    ``discounts[i]``, ``nets[i]`` and ``taxes[i][j]`` (one per tax component of line ``i``)
+    are in minor units of ``currency``; ``net_total + tax_total`` is the gross total.
+    """
+
+    currency: str
+    discounts: list[int]
+    nets: list[int]
+    taxes: list[list[int]]
+    net_total: int
+    tax_total: int
+
+    @property
+    def gross_total(self) -> int:
+        return self.net_total + self.tax_total
+
+
 def compute_invoice(
     lines: Sequence[LineInput],
     currency: str,
@@ -118,38 +139,24 @@ def compute_invoice(
     invoice_discount_percent: Decimal | None = None,
     invoice_discount_amount: Decimal | None = None,
 ) -> ComputedInvoice:
-    if not lines:
-        raise InvalidInput("an invoice needs at least one line")
-    if tax_rounding not in ("line", "total"):
-        raise InvalidInput(f"tax rounding {tax_rounding!r}: expected line or total")
-    if price_mode not in ("exclusive", "inclusive"):
-        raise InvalidInput(f"price mode {price_mode!r}: expected exclusive or inclusive")
-    amounts = [Money.rounded(ln.quantity * ln.unit_price, currency, rounding) for ln in lines]
-    discounts = [_line_discount(ln, a, rounding) for ln, a in zip(lines, amounts, strict=True)]
-    after = [(a - d).minor for a, d in zip(amounts, discounts, strict=True)]
-    extra = _invoice_discount(
-        sum(after), currency, rounding, invoice_discount_percent, invoice_discount_amount
+    amounts = compute_amounts(
+        lines,
+        currency,
+        rounding=rounding,
+        tax_rounding=tax_rounding,
+        price_mode=price_mode,
+        invoice_discount_percent=invoice_discount_percent,
+        invoice_discount_amount=invoice_discount_amount,
     )
-    if extra:
-        shares = allocate_signed(extra, [max(v, 0) for v in after])
-        discounts = [
-            d + Money.from_minor(s, currency) for d, s in zip(discounts, shares, strict=True)
-        ]
-        after = [v - s for v, s in zip(after, shares, strict=True)]
-    # ``after`` is now each line's amount in its pricing mode (net, or gross when inclusive).
-    if price_mode == "exclusive":
-        nets, taxes = after, _taxes_on_net(lines, after, currency, rounding, tax_rounding)
-    else:
-        nets, taxes = _split_gross(lines, after, currency, rounding, tax_rounding)
     computed = tuple(
         ComputedLine(
             n,
             ln,
-            discounts[n - 1],
-            Money.from_minor(nets[n - 1], currency),
+            Money.from_minor(amounts.discounts[n - 1], currency),
+            Money.from_minor(amounts.nets[n - 1], currency),
             tuple(
                 LineTax(c, Money.from_minor(t, currency))
-                for c, t in zip(ln.components, taxes[n - 1], strict=True)
+                for c, t in zip(ln.components, amounts.taxes[n - 1], strict=True)
             ),
         )
         for n, ln in enumerate(lines, start=1)
@@ -157,7 +164,56 @@ def compute_invoice(
     return _totals(computed, currency)
 
 
-def _line_discount(ln: LineInput, amount: Money, rounding: Rounding) -> Money:
+def compute_amounts(
+    lines: Sequence[LineInput],
+    currency: str,
+    *,
+    rounding: Rounding = Rounding.HALF_UP,
+    tax_rounding: str = "line",
+    price_mode: str = "exclusive",
+    invoice_discount_percent: Decimal | None = None,
+    invoice_discount_amount: Decimal | None = None,
+) -> InvoiceAmounts:
+    """``compute_invoice`` without the ``Money`` objects: the volume paths (billing runs,
+    drafts) store these integers as they are."""
+    if not lines:
+        raise InvalidInput("an invoice needs at least one line")
+    if tax_rounding not in ("line", "total"):
+        raise InvalidInput(f"tax rounding {tax_rounding!r}: expected line or total")
+    if price_mode not in ("exclusive", "inclusive"):
+        raise InvalidInput(f"price mode {price_mode!r}: expected exclusive or inclusive")
+    cur = Currency.of(currency)
+    quantum, exponent, mode = cur.quantum, cur.exponent, rounding.decimal_mode
+    amounts = [
+        int((ln.quantity * ln.unit_price).quantize(quantum, rounding=mode).scaleb(exponent))
+        for ln in lines
+    ]
+    discounts = [
+        0
+        if ln.discount_percent is None and ln.discount_amount is None
+        else _line_discount(ln, a, cur, rounding)
+        for ln, a in zip(lines, amounts, strict=True)
+    ]
+    after = [a - d for a, d in zip(amounts, discounts, strict=True)]
+    extra = _invoice_discount(
+        sum(after), currency, rounding, invoice_discount_percent, invoice_discount_amount
+    )
+    if extra:
+        shares = allocate_signed(extra, [max(v, 0) for v in after])
+        discounts = [d + s for d, s in zip(discounts, shares, strict=True)]
+        after = [v - s for v, s in zip(after, shares, strict=True)]
+    # ``after`` is now each line's amount in its pricing mode (net, or gross when inclusive).
+    if price_mode == "exclusive":
+        nets, taxes = after, _taxes_on_net(lines, after, rounding, tax_rounding)
+    else:
+        nets, taxes = _split_gross(lines, after, rounding, tax_rounding)
+    return InvoiceAmounts(
+        currency, discounts, nets, taxes, sum(nets), sum(t for ts in taxes for t in ts)
+    )
+
+
+def _line_discount(ln: LineInput, amount: int, cur: Currency, rounding: Rounding) -> int:
+    """The line's own discount in minor units of ``amount`` (the line before discounts)."""
     if ln.discount_percent is not None and ln.discount_amount is not None:
         raise InvalidInput(
             f"line '{ln.description}': give a discount percent or an amount, not both"
@@ -165,13 +221,13 @@ def _line_discount(ln: LineInput, amount: Money, rounding: Rounding) -> Money:
     if ln.discount_percent is not None:
         if not (0 <= ln.discount_percent <= 100):
             raise InvalidInput(f"line '{ln.description}': discount must be 0 to 100 %")
-        return amount.times(ln.discount_percent / HUNDRED, rounding)
+        return _round_minor(Decimal(amount) * (ln.discount_percent / HUNDRED), rounding)
     if ln.discount_amount is not None:
-        disc = Money.of(ln.discount_amount, amount.currency)
-        if disc.amount < 0 or disc.amount > abs(amount.amount):
+        disc = Money.of(ln.discount_amount, cur.code)
+        if disc.amount < 0 or disc.minor > abs(amount):
             raise InvalidInput(f"line '{ln.description}': discount {disc} is more than the line")
-        return disc
-    return Money.zero(amount.currency)
+        return disc.minor
+    return 0
 
 
 def _invoice_discount(
@@ -182,7 +238,7 @@ def _invoice_discount(
     if percent is not None:
         if not (0 <= percent <= 100):
             raise InvalidInput("invoice discount must be 0 to 100 %")
-        return Money.from_minor(base, currency).times(percent / HUNDRED, rounding).minor
+        return _round_minor(Decimal(base) * (percent / HUNDRED), rounding)
     if amount is not None:
         disc = Money.of(amount, currency)
         if disc.amount < 0 or disc.minor > base:
@@ -191,27 +247,27 @@ def _invoice_discount(
     return 0
 
 
-def _round_minor(value: Decimal, currency: str, rounding: Rounding) -> int:
+def _round_minor(value: Decimal, rounding: Rounding) -> int:
     """Round a Decimal amount expressed in minor units to a whole number of them."""
-    return Money.rounded(Money.from_minor(1, currency).amount * value, currency, rounding).minor
+    return int(value.quantize(ONE, rounding=rounding.decimal_mode))
 
 
 def _taxes_on_net(
-    lines: Sequence[LineInput], nets: list[int], currency: str, rounding: Rounding, mode: str
+    lines: Sequence[LineInput], nets: list[int], rounding: Rounding, mode: str
 ) -> list[list[int]]:
-    taxes = [[0] * len(ln.components) for ln in lines]
     if mode == "line":
-        for i, ln in enumerate(lines):
-            for j, c in enumerate(ln.components):
-                taxes[i][j] = _round_minor(Decimal(nets[i]) * c.rate / HUNDRED, currency, rounding)
-        return taxes
+        return [
+            [_round_minor(Decimal(net) * c.rate / HUNDRED, rounding) for c in ln.components]
+            for ln, net in zip(lines, nets, strict=True)
+        ]
+    taxes = [[0] * len(ln.components) for ln in lines]
     groups: dict[tuple[str, str, Decimal, str | None], list[tuple[int, int]]] = {}
     for i, ln in enumerate(lines):
         for j, c in enumerate(ln.components):
             groups.setdefault(_group_key(c), []).append((i, j))
     for key, members in groups.items():
         base = sum(nets[i] for i, _ in members)
-        total = _round_minor(Decimal(base) * key[2] / HUNDRED, currency, rounding)
+        total = _round_minor(Decimal(base) * key[2] / HUNDRED, rounding)
         shares = (
             allocate_signed(total, [nets[i] for i, _ in members]) if base else [0] * len(members)
         )
@@ -221,7 +277,7 @@ def _taxes_on_net(
 
 
 def _split_gross(
-    lines: Sequence[LineInput], gross: list[int], currency: str, rounding: Rounding, mode: str
+    lines: Sequence[LineInput], gross: list[int], rounding: Rounding, mode: str
 ) -> tuple[list[int], list[list[int]]]:
     """Inclusive prices: take the tax out of each gross amount; the net is what remains."""
     nets = list(gross)
@@ -234,7 +290,7 @@ def _split_gross(
     if mode == "line":
         for i, ln in enumerate(lines):
             r = sum((c.rate for c in ln.components), Decimal(0))
-            total_tax = _round_minor(Decimal(gross[i]) * r / (HUNDRED + r), currency, rounding)
+            total_tax = _round_minor(Decimal(gross[i]) * r / (HUNDRED + r), rounding)
             taxes[i] = split(total_tax, ln)
             nets[i] = gross[i] - total_tax
         return nets, taxes
@@ -245,7 +301,7 @@ def _split_gross(
         ln0 = lines[members[0]]
         r = sum((c.rate for c in ln0.components), Decimal(0))
         base = sum(gross[i] for i in members)
-        total_tax = _round_minor(Decimal(base) * r / (HUNDRED + r), currency, rounding)
+        total_tax = _round_minor(Decimal(base) * r / (HUNDRED + r), rounding)
         shares = (
             allocate_signed(total_tax, [gross[i] for i in members]) if base else [0] * len(members)
         )

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from billfold.domain.invoice_calc import ComputedInvoice, LineInput, compute_invoice
+from billfold.domain.invoice_calc import InvoiceAmounts, LineInput, compute_amounts
 from billfold.domain.tax import TaxContext, TaxEngine
 from billfold.domain.terms import parse_terms
 from billfold.errors import Conflict, InvalidInput, NotFound
@@ -119,7 +119,7 @@ def create_drafts(
 
 @dataclass(frozen=True, slots=True)
 class _Built:
-    computed: ComputedInvoice
+    amounts: InvoiceAmounts
     lines: list[dict[str, Any]]
     taxes: list[dict[str, Any]]
     notes: list[str]
@@ -167,7 +167,7 @@ def _build(
             _line_input(tx, ln, where, seller, buyer, currency, products, engine, ctx, notes, req)
         )
     try:
-        computed = compute_invoice(
+        amounts = compute_amounts(
             inputs,
             currency,
             rounding=Rounding(seller.rounding),
@@ -178,54 +178,59 @@ def _build(
         )
     except InvalidInput as exc:
         raise InvalidInput(f"{req.where}: {exc}") from None
-    if computed.gross_total.amount < 0:
+    if amounts.gross_total < 0:
         raise InvalidInput(
-            f"{req.where}: the invoice total {computed.gross_total} is negative; "
+            f"{req.where}: the invoice total "
+            f"{Money.from_minor(amounts.gross_total, currency)} is negative; "
             "issue a credit memo instead (`billfold credit-memos create`)"
         )
     rate = _fx_rate(tx, currency, seller.functional_currency, req.issue_date)
     functional = Money.rounded(
-        computed.gross_total.amount * rate, seller.functional_currency, Rounding(seller.rounding)
+        Money.from_minor(amounts.gross_total, currency).amount * rate,
+        seller.functional_currency,
+        Rounding(seller.rounding),
     )
     terms = parse_terms(req.payment_terms or buyer.payment_terms)
     lines, taxes = [], []
-    for cl in computed.lines:
+    for line_no, (li, discount, net, line_taxes) in enumerate(
+        zip(inputs, amounts.discounts, amounts.nets, amounts.taxes, strict=True), start=1
+    ):
         lines.append(
             {
-                "line_no": cl.line_no,
-                "sku": cl.input.sku,
-                "description": cl.input.description,
-                "quantity": _text(cl.input.quantity),
-                "unit_code": cl.input.unit_code,
-                "unit_price": _text(cl.input.unit_price),
-                "discount_minor": cl.discount.minor,
-                "net_minor": cl.net.minor,
-                "tax_minor": cl.tax.minor,
-                "revenue_account": cl.input.revenue_account,
-                "period_start": cl.input.period_start,
-                "period_end": cl.input.period_end,
-                "note": cl.input.note,
+                "line_no": line_no,
+                "sku": li.sku,
+                "description": li.description,
+                "quantity": _text(li.quantity),
+                "unit_code": li.unit_code,
+                "unit_price": _text(li.unit_price),
+                "discount_minor": discount,
+                "net_minor": net,
+                "tax_minor": sum(line_taxes),
+                "revenue_account": li.revenue_account,
+                "period_start": li.period_start,
+                "period_end": li.period_end,
+                "note": li.note,
                 "credits_line_id": None,
-                "deferred": cl.input.deferred,
+                "deferred": li.deferred,
             }
         )
-        for seq, t in enumerate(cl.taxes, start=1):
+        for seq, (c, tax) in enumerate(zip(li.components, line_taxes, strict=True), start=1):
             taxes.append(
                 {
-                    "line_no": cl.line_no,
+                    "line_no": line_no,
                     "seq": seq,
-                    "jurisdiction": t.component.jurisdiction,
-                    "category": t.component.category,
-                    "rate": _text(t.component.rate),
-                    "tax_type": t.component.tax_type,
-                    "exemption_reason": t.component.exemption_reason,
-                    "exemption_code": t.component.exemption_code,
-                    "taxable_minor": cl.net.minor,
-                    "tax_minor": t.amount.minor,
+                    "jurisdiction": c.jurisdiction,
+                    "category": c.category,
+                    "rate": _text(c.rate),
+                    "tax_type": c.tax_type,
+                    "exemption_reason": c.exemption_reason,
+                    "exemption_code": c.exemption_code,
+                    "taxable_minor": net,
+                    "tax_minor": tax,
                 }
             )
     return _Built(
-        computed,
+        amounts,
         lines,
         taxes,
         list(dict.fromkeys(notes)),
@@ -325,7 +330,7 @@ def _head_row(
             raise NotFound(
                 f"{req.where}: no issued invoice {req.corrects} of {seller.code} to correct"
             )
-    c = built.computed
+    a = built.amounts
     return {
         "entity_id": seller.id,
         "customer_id": buyer.id,
@@ -349,9 +354,9 @@ def _head_row(
         "po_number": req.po_number,
         "buyer_reference": req.buyer_reference,
         "language": req.language or buyer.language,
-        "net_minor": c.net_total.minor,
-        "tax_minor": c.tax_total.minor,
-        "total_minor": c.gross_total.minor,
+        "net_minor": a.net_total,
+        "tax_minor": a.tax_total,
+        "total_minor": a.gross_total,
         "functional_total_minor": built.functional_total,
         "corrects_id": corrects_id,
         "reason": req.reason,
