@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from billfold.domain.documents import Party, PaymentInstructions
 from billfold.money import Money
+from billfold.services.invoicing import draft_image
 from billfold.services.issuing import _Head, _SellerSnapshots, issue_image
 from billfold.services.parties import Seller, party_to_json
 from billfold.store.audit import CanonicalJson, row_hash, to_json
@@ -148,3 +149,17 @@ def test_issue_image_is_canonical_json(
         }
     )
     assert issue_image(head, customer) == expected
+
+
+@settings(max_examples=200)
+@given(
+    texts,
+    texts,
+    st.sampled_from(["EUR", "JPY", "KWD", "USD"]),
+    st.integers(min_value=0, max_value=10**12),
+)
+def test_draft_image_is_canonical_json(ref: str, customer: str, currency: str, total: int) -> None:
+    expected = to_json(
+        {"ref": ref, "customer": customer, "total": str(Money.from_minor(total, currency))}
+    )
+    assert draft_image(ref, customer, total, currency) == expected

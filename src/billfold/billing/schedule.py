@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
+from functools import lru_cache
 
 from billfold.billing.model import Alignment, Contract, PeriodicCharge, Timing
 
@@ -99,7 +100,23 @@ def periods(
 ) -> list[Period]:
     """The periods of ``start..end`` (``end=None``: open) whose bill date is on or before
     ``up_to``, cut at the boundaries of ``anchor`` every ``months`` months."""
-    return list(
+    return list(_periods(charge_id, start, end, anchor, months, timing, up_to, prorate))
+
+
+@lru_cache(maxsize=65_536)
+def _periods(
+    charge_id: str,
+    start: date,
+    end: date | None,
+    anchor: date,
+    months: int,
+    timing: Timing,
+    up_to: date,
+    prorate: bool,
+) -> tuple[Period, ...]:
+    # A billing run asks the same question for many contracts (the same plan started on the
+    # same day, billed up to the same date); periods are immutable, so the answer is shared.
+    return tuple(
         _iter_periods(charge_id, start, end, anchor, months, timing, up_to, prorate=prorate)
     )
 

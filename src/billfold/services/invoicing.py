@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
@@ -30,6 +32,7 @@ from billfold.services.context import Tx
 from billfold.services.issuing import IssueResult, fiscal_year, issue
 from billfold.services.parties import Buyer, Seller, load_buyers, load_seller
 from billfold.services.tax_rates import load_engine
+from billfold.store.audit import CanonicalJson
 from billfold.store.bulk import bulk_insert, in_chunks, insert_rows
 from billfold.store.tables import (
     invoice_line_taxes,
@@ -104,17 +107,21 @@ def create_drafts(
     if flat_taxes:
         bulk_insert(tx.conn, invoice_line_taxes, flat_taxes)
     for iid, head in zip(ids, head_rows, strict=True):
-        tx.audit(
-            "create_draft",
-            "invoice",
-            f"draft {iid}",
-            after={
-                "ref": head["draft_ref"],
-                "customer": head["_customer"],
-                "total": str(Money.from_minor(head["total_minor"], head["currency"])),
-            },
+        image = draft_image(
+            head["draft_ref"], head["_customer"], head["total_minor"], head["currency"]
         )
+        tx.audit("create_draft", "invoice", f"draft {iid}", after=image)
     return DraftResult(ids, sorted(known.values()))
+
+
+def draft_image(ref: str, customer: str, total_minor: int, currency: str) -> CanonicalJson:
+    """The audit row's image of a new draft: ``audit.to_json({ref, customer, total})``,
+    formatted directly (a billing run writes one per draft)."""
+    total = str(Money.from_minor(total_minor, currency))
+    return CanonicalJson(
+        f'{{"customer":{encode_basestring(customer)},"ref":{encode_basestring(ref)},'
+        f'"total":{encode_basestring(total)}}}'
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +308,7 @@ def _line_input(
     )
 
 
+@lru_cache(maxsize=4096)  # equal Decimals normalise alike; a run repeats a few prices
 def _text(value: Decimal) -> str:
     text = f"{value.normalize():f}"
     return "0" if text in ("-0", "") else text
