@@ -512,7 +512,8 @@ invoice_lines = Table(
     "invoice_lines",
     metadata,
     _id(),
-    Column("invoice_id", Id, ForeignKey("invoices.id"), nullable=False, index=True),
+    # no index of its own: the unique key (invoice_id, line_no...) serves (migration 0012)
+    Column("invoice_id", Id, ForeignKey("invoices.id"), nullable=False),
     Column("line_no", Integer, nullable=False),
     Column("sku", String(64)),
     Column("description", String(400), nullable=False),
@@ -535,7 +536,8 @@ invoice_line_taxes = Table(
     "invoice_line_taxes",
     metadata,
     _id(),
-    Column("invoice_id", Id, ForeignKey("invoices.id"), nullable=False, index=True),
+    # no index of its own: the unique key (invoice_id, line_no...) serves (migration 0012)
+    Column("invoice_id", Id, ForeignKey("invoices.id"), nullable=False),
     Column("line_no", Integer, nullable=False),
     Column("seq", Integer, nullable=False),
     Column("jurisdiction", String(40), nullable=False),
