@@ -20,6 +20,7 @@ from sqlalchemy import select
 from billfold.billing.engine import UsageKey, UsageRequest
 from billfold.billing.model import TimesheetEntry
 from billfold.services.context import Tx
+from billfold.store.bulk import values_in
 from billfold.store.tables import timesheet_entries, usage_records
 
 USAGE_CHUNK = 200  # periods per statement (5 bound parameters each)
@@ -100,8 +101,8 @@ def approved_timesheets(tx: Tx, ids: list[int]) -> dict[int, list[TimesheetEntry
     """The timesheet entries of the contracts (only approved ones are accepted and stored)."""
     result: dict[int, list[TimesheetEntry]] = defaultdict(list)
     for t in tx.conn.execute(
-        select(timesheet_entries).where(timesheet_entries.c.contract_id.in_(ids))
-    ):
+        select(timesheet_entries).where(values_in(tx.conn, timesheet_entries.c.contract_id, ids))
+    ).all():
         result[t.contract_id].append(
             TimesheetEntry(
                 t.entry_id, t.charge_id, t.role, t.work_date, Decimal(t.hours), t.person, True

@@ -37,7 +37,7 @@ from billfold.services.context import Billfold, Tx, collector_paused
 from billfold.services.contracts import ContractModel, billed_keys, load_models
 from billfold.services.invoicing import create_drafts
 from billfold.services.ledger import ensure_open
-from billfold.store.bulk import bulk_insert, in_chunks
+from billfold.store.bulk import bulk_insert, in_chunks, values_in
 from billfold.store.tables import (
     billed_charges,
     billing_runs,
@@ -173,7 +173,7 @@ def _payer_batches(pairs: list[tuple[int, int]], size: int) -> list[list[int]]:
 def _bill_batch(tx: Tx, run_id: int, run_date: date, ids: list[int], result: RunResult) -> None:
     rows = tx.conn.execute(
         select(contracts)
-        .where(contracts.c.id.in_(ids))
+        .where(values_in(tx.conn, contracts.c.id, ids))
         .order_by(contracts.c.bill_to_id, contracts.c.id)
     ).all()
     models = load_models(tx.conn, rows)
@@ -183,7 +183,7 @@ def _bill_batch(tx: Tx, run_id: int, run_date: date, ids: list[int], result: Run
         dict(
             tx.conn.execute(
                 select(billed_charges.c.contract_id, func.sum(billed_charges.c.amount_minor))
-                .where(billed_charges.c.contract_id.in_(with_po))
+                .where(values_in(tx.conn, billed_charges.c.contract_id, with_po))
                 .group_by(billed_charges.c.contract_id)
             ).all()
         )

@@ -26,7 +26,7 @@ from billfold.formats.contracts_json import (
 from billfold.services import lookups
 from billfold.services.context import Tx
 from billfold.services.customers import file_fingerprint, previous_import, record_import
-from billfold.store.bulk import in_chunks
+from billfold.store.bulk import in_chunks, values_in
 from billfold.store.tables import (
     billed_charges,
     contract_changes,
@@ -124,7 +124,7 @@ def load_models(conn: Connection, rows: Sequence[Any]) -> list[ContractModel]:
     changes: dict[int, list[ChargeChange]] = {}
     for c in conn.execute(
         select(contract_changes)
-        .where(contract_changes.c.contract_id.in_(ids))
+        .where(values_in(conn, contract_changes.c.contract_id, ids))
         .order_by(contract_changes.c.effective, contract_changes.c.id)
     ):
         changes.setdefault(c.contract_id, []).append(
@@ -139,13 +139,19 @@ def load_models(conn: Connection, rows: Sequence[Any]) -> list[ContractModel]:
         )
     done: dict[int, dict[str, date]] = {}
     for m in conn.execute(
-        select(milestone_completions).where(milestone_completions.c.contract_id.in_(ids))
+        select(milestone_completions).where(
+            values_in(conn, milestone_completions.c.contract_id, ids)
+        )
     ):
         done.setdefault(m.contract_id, {})[m.charge_id] = m.completed_on
     numbers = dict(
         conn.execute(
             select(customers.c.id, customers.c.number).where(
-                customers.c.id.in_({r.customer_id for r in rows} | {r.bill_to_id for r in rows})
+                values_in(
+                    conn,
+                    customers.c.id,
+                    {r.customer_id for r in rows} | {r.bill_to_id for r in rows},
+                )
             )
         ).all()
     )
@@ -263,14 +269,12 @@ def complete_milestone(tx: Tx, number: str, charge_id: str, on: date) -> None:
 
 def billed_keys(conn: Connection, contract_ids: list[int]) -> dict[int, set[str]]:
     result: dict[int, set[str]] = {i: set() for i in contract_ids}
-    for start in range(0, len(contract_ids), 500):
-        chunk = contract_ids[start : start + 500]
-        for cid, key in conn.execute(
-            select(billed_charges.c.contract_id, billed_charges.c.charge_key).where(
-                billed_charges.c.contract_id.in_(chunk)
-            )
-        ):
-            result[cid].add(key.split("/", 1)[1])  # stored as "<contract id>/<engine key>"
+    for cid, key in conn.execute(
+        select(billed_charges.c.contract_id, billed_charges.c.charge_key).where(
+            values_in(conn, billed_charges.c.contract_id, contract_ids)
+        )
+    ).all():
+        result[cid].add(key.split("/", 1)[1])  # stored as "<contract id>/<engine key>"
     return result
 
 

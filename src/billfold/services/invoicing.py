@@ -33,7 +33,7 @@ from billfold.services.issuing import IssueResult, fiscal_year, issue
 from billfold.services.parties import Buyer, Seller, load_buyers, load_seller
 from billfold.services.tax_rates import load_engine
 from billfold.store.audit import CanonicalJson
-from billfold.store.bulk import bulk_insert, in_chunks, insert_rows
+from billfold.store.bulk import bulk_insert, in_chunks, insert_rows, values_in
 from billfold.store.tables import (
     invoice_line_taxes,
     invoice_lines,
@@ -387,12 +387,10 @@ def _existing_refs(conn: Connection, keys: list[tuple[int, str]]) -> dict[tuple[
     for entity_id, ref in keys:
         by_entity[entity_id].append(ref)
     for entity_id, refs in by_entity.items():
-        for start in range(0, len(refs), 500):
-            q = select(invoices.c.draft_ref, invoices.c.id).where(
-                invoices.c.entity_id == entity_id,
-                invoices.c.draft_ref.in_(refs[start : start + 500]),
-            )
-            found.update({(entity_id, r): i for r, i in conn.execute(q)})
+        q = select(invoices.c.draft_ref, invoices.c.id).where(
+            invoices.c.entity_id == entity_id, values_in(conn, invoices.c.draft_ref, refs)
+        )
+        found.update({(entity_id, r): i for r, i in conn.execute(q).all()})
     return found
 
 
