@@ -26,7 +26,7 @@ STAGES: tuple[tuple[Any, str, str], ...] = (
     (billing_run, "create_drafts", "create_drafts: the rest (refs, heads, audit events)"),
     (invoicing, "load_buyers", "create_drafts: load_buyers (5 queries per batch)"),
     (invoicing, "_build", "create_drafts: _build (price, tax, totals per invoice)"),
-    (invoicing, "_insert_ids", "create_drafts: insert invoices (ids + bulk insert)"),
+    (invoicing, "insert_rows", "create_drafts: insert invoices (ids + bulk insert)"),
     (invoicing, "bulk_insert", "create_drafts: bulk insert lines and line taxes"),
     (billing_run, "bulk_insert", "bulk insert billed_charges"),
     (context, "append_events", "audit: hash chain + bulk insert (per transaction)"),

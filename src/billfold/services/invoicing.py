@@ -88,14 +88,15 @@ def create_drafts(
     products = catalog.load_products(tx.conn, {ln.sku for r, _ in todo for ln in r.lines if ln.sku})
     engine = load_engine(tx.conn)
     corrected = _corrected_invoices(tx.conn, [r for r, _ in todo])
-    head_rows, line_rows, tax_rows = [], [], []
+    head_rows, buyer_numbers, line_rows, tax_rows = [], [], [], []
     for req, ref in todo:
         seller, buyer = sellers[req.entity], buyers[req.customer]
         built = _build(tx, req, seller, buyer, products, engine)
         head_rows.append(_head_row(tx, req, ref, seller, buyer, built, corrected))
+        buyer_numbers.append(buyer.number)
         line_rows.append(built.lines)
         tax_rows.append(built.taxes)
-    ids = _insert_ids(tx.conn, head_rows)
+    ids = insert_rows(tx.conn, invoices, head_rows)
     flat_lines = [
         {**row, "invoice_id": iid} for iid, rows in zip(ids, line_rows, strict=True) for row in rows
     ]
@@ -106,10 +107,8 @@ def create_drafts(
         bulk_insert(tx.conn, invoice_lines, flat_lines)
     if flat_taxes:
         bulk_insert(tx.conn, invoice_line_taxes, flat_taxes)
-    for iid, head in zip(ids, head_rows, strict=True):
-        image = draft_image(
-            head["draft_ref"], head["_customer"], head["total_minor"], head["currency"]
-        )
+    for iid, head, customer in zip(ids, head_rows, buyer_numbers, strict=True):
+        image = draft_image(head["draft_ref"], customer, head["total_minor"], head["currency"])
         tx.audit("create_draft", "invoice", f"draft {iid}", after=image)
     return DraftResult(ids, sorted(known.values()))
 
@@ -370,15 +369,7 @@ def _head_row(
         "reason": req.reason,
         "notes": json.dumps(built.notes) if built.notes else None,
         "created_at": tx.now,
-        "_customer": buyer.number,
     }
-
-
-def _insert_ids(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
-    if not rows:
-        return []
-    clean = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
-    return insert_rows(conn, invoices, clean)
 
 
 def _existing_refs(conn: Connection, keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
