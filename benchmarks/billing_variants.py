@@ -27,7 +27,7 @@ STAGES: tuple[tuple[Any, str, str], ...] = (
     (invoicing, "load_buyers", "create_drafts: load_buyers (5 queries per batch)"),
     (invoicing, "_build", "create_drafts: _build (price, tax, totals per invoice)"),
     (invoicing, "insert_rows", "create_drafts: insert invoices (ids + bulk insert)"),
-    (invoicing, "bulk_insert", "create_drafts: bulk insert lines and line taxes"),
+    (invoicing, "insert_tuples", "create_drafts: bulk insert lines and line taxes"),
     (billing_run, "bulk_insert", "bulk insert billed_charges"),
     (context, "append_events", "audit: hash chain + bulk insert (per transaction)"),
 )

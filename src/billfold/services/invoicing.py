@@ -33,7 +33,7 @@ from billfold.services.issuing import IssueResult, fiscal_year, issue
 from billfold.services.parties import Buyer, Seller, load_buyers, load_seller
 from billfold.services.tax_rates import load_engine
 from billfold.store.audit import CanonicalJson
-from billfold.store.bulk import bulk_insert, in_chunks, insert_rows, values_in
+from billfold.store.bulk import in_chunks, insert_rows, insert_tuples, values_in
 from billfold.store.tables import (
     invoice_line_taxes,
     invoice_lines,
@@ -97,16 +97,18 @@ def create_drafts(
         line_rows.append(built.lines)
         tax_rows.append(built.taxes)
     ids = insert_rows(tx.conn, invoices, head_rows)
-    flat_lines = [
-        {**row, "invoice_id": iid} for iid, rows in zip(ids, line_rows, strict=True) for row in rows
-    ]
-    flat_taxes = [
-        {**row, "invoice_id": iid} for iid, rows in zip(ids, tax_rows, strict=True) for row in rows
-    ]
-    if flat_lines:
-        bulk_insert(tx.conn, invoice_lines, flat_lines)
-    if flat_taxes:
-        bulk_insert(tx.conn, invoice_line_taxes, flat_taxes)
+    insert_tuples(
+        tx.conn,
+        invoice_lines,
+        LINE_COLUMNS,
+        [(iid, *row) for iid, rows in zip(ids, line_rows, strict=True) for row in rows],
+    )
+    insert_tuples(
+        tx.conn,
+        invoice_line_taxes,
+        TAX_COLUMNS,
+        [(iid, *row) for iid, rows in zip(ids, tax_rows, strict=True) for row in rows],
+    )
     for iid, head, customer in zip(ids, head_rows, buyer_numbers, strict=True):
         image = draft_image(head["draft_ref"], customer, head["total_minor"], head["currency"])
         tx.audit("create_draft", "invoice", f"draft {iid}", after=image)
@@ -123,11 +125,45 @@ def draft_image(ref: str, customer: str, total_minor: int, currency: str) -> Can
     )
 
 
+# The columns of the rows ``_build`` makes (after the invoice id, known once the heads are in).
+LINE_COLUMNS = (
+    "invoice_id",
+    "line_no",
+    "sku",
+    "description",
+    "quantity",
+    "unit_code",
+    "unit_price",
+    "discount_minor",
+    "net_minor",
+    "tax_minor",
+    "revenue_account",
+    "period_start",
+    "period_end",
+    "note",
+    "credits_line_id",
+    "deferred",
+)
+TAX_COLUMNS = (
+    "invoice_id",
+    "line_no",
+    "seq",
+    "jurisdiction",
+    "category",
+    "rate",
+    "tax_type",
+    "exemption_reason",
+    "exemption_code",
+    "taxable_minor",
+    "tax_minor",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class _Built:
     amounts: InvoiceAmounts
-    lines: list[dict[str, Any]]
-    taxes: list[dict[str, Any]]
+    lines: list[tuple[Any, ...]]  # LINE_COLUMNS[1:]
+    taxes: list[tuple[Any, ...]]  # TAX_COLUMNS[1:]
     notes: list[str]
     currency: str
     fx_rate: Decimal
@@ -197,43 +233,44 @@ def _build(
         Rounding(seller.rounding),
     )
     terms = parse_terms(req.payment_terms or buyer.payment_terms)
-    lines, taxes = [], []
+    lines: list[tuple[Any, ...]] = []
+    taxes: list[tuple[Any, ...]] = []
     for line_no, (li, discount, net, line_taxes) in enumerate(
         zip(inputs, amounts.discounts, amounts.nets, amounts.taxes, strict=True), start=1
     ):
-        lines.append(
-            {
-                "line_no": line_no,
-                "sku": li.sku,
-                "description": li.description,
-                "quantity": _text(li.quantity),
-                "unit_code": li.unit_code,
-                "unit_price": _text(li.unit_price),
-                "discount_minor": discount,
-                "net_minor": net,
-                "tax_minor": sum(line_taxes),
-                "revenue_account": li.revenue_account,
-                "period_start": li.period_start,
-                "period_end": li.period_end,
-                "note": li.note,
-                "credits_line_id": None,
-                "deferred": li.deferred,
-            }
+        lines.append(  # LINE_COLUMNS without invoice_id
+            (
+                line_no,
+                li.sku,
+                li.description,
+                _text(li.quantity),
+                li.unit_code,
+                _text(li.unit_price),
+                discount,
+                net,
+                sum(line_taxes),
+                li.revenue_account,
+                li.period_start,
+                li.period_end,
+                li.note,
+                None,
+                li.deferred,
+            )
         )
         for seq, (c, tax) in enumerate(zip(li.components, line_taxes, strict=True), start=1):
-            taxes.append(
-                {
-                    "line_no": line_no,
-                    "seq": seq,
-                    "jurisdiction": c.jurisdiction,
-                    "category": c.category,
-                    "rate": _text(c.rate),
-                    "tax_type": c.tax_type,
-                    "exemption_reason": c.exemption_reason,
-                    "exemption_code": c.exemption_code,
-                    "taxable_minor": net,
-                    "tax_minor": tax,
-                }
+            taxes.append(  # TAX_COLUMNS without invoice_id
+                (
+                    line_no,
+                    seq,
+                    c.jurisdiction,
+                    c.category,
+                    _text(c.rate),
+                    c.tax_type,
+                    c.exemption_reason,
+                    c.exemption_code,
+                    net,
+                    tax,
+                )
             )
     return _Built(
         amounts,
