@@ -28,7 +28,7 @@ STAGES: tuple[tuple[Any, str, str], ...] = (
     (invoicing, "_build", "create_drafts: _build (price, tax, totals per invoice)"),
     (invoicing, "insert_rows", "create_drafts: insert invoices (ids + bulk insert)"),
     (invoicing, "insert_tuples", "create_drafts: bulk insert lines and line taxes"),
-    (billing_run, "bulk_insert", "bulk insert billed_charges"),
+    (billing_run, "insert_tuples", "bulk insert billed_charges"),
     (context, "append_events", "audit: hash chain + bulk insert (per transaction)"),
 )
 

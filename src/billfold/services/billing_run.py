@@ -37,7 +37,7 @@ from billfold.services.context import Billfold, Tx, collector_paused
 from billfold.services.contracts import ContractModel, billed_keys, load_models
 from billfold.services.invoicing import create_drafts
 from billfold.services.ledger import ensure_open
-from billfold.store.bulk import bulk_insert, in_chunks, values_in
+from billfold.store.bulk import in_chunks, insert_tuples, values_in
 from billfold.store.tables import (
     billed_charges,
     billing_runs,
@@ -288,7 +288,9 @@ def _draft(
     names = (
         dict(
             tx.conn.execute(
-                select(customers.c.number, customers.c.name).where(customers.c.number.in_(ends))
+                select(customers.c.number, customers.c.name).where(
+                    values_in(tx.conn, customers.c.number, ends)
+                )
             ).all()
         )
         if ends
@@ -319,9 +321,10 @@ def _draft(
         line_requests = []
         for cid, ln in items:
             contract = by_model[cid].contract
-            note = None
+            label = contract.label
             if contract.bill_to and contract.bill_to != contract.customer:
                 note = f"End customer: {names.get(contract.customer, contract.customer)}"
+                label = f"{note} - {label}" if label else note
             qty, price = _quantity_price(ln)
             line_requests.append(
                 LineRequest(
@@ -332,7 +335,7 @@ def _draft(
                     unit_code=ln.unit_code,
                     period_start=ln.service_start,
                     period_end=ln.service_end,
-                    note=" - ".join(x for x in (note, f"{contract.label}") if x),
+                    note=label,
                     deferred=ln.billed_in_advance,
                 )
             )
@@ -353,24 +356,22 @@ def _draft(
     if not requests:
         return
     created = _create_isolated(tx, run_id, requests, members, result)
-    rows: dict[str, dict[str, Any]] = {}  # tier lines of one usage period share its key
+    rows: dict[str, list[Any]] = {}  # tier lines of one usage period share its key
     for invoice_id, items in created:
         for cid, ln in items:
             for n, key in enumerate(ln.covers):
                 stored = stored_key(cid, key)
-                row = rows.setdefault(
-                    stored,
-                    {
-                        "charge_key": stored,
-                        "contract_id": cid,
-                        "run_id": run_id,
-                        "invoice_id": invoice_id,
-                        "amount_minor": 0,
-                    },
-                )
+                row = rows.get(stored)
+                if row is None:
+                    row = rows[stored] = [stored, cid, run_id, invoice_id, 0]
                 if n == 0:
-                    row["amount_minor"] += ln.amount.minor
-    bulk_insert(tx.conn, billed_charges, list(rows.values()))  # the key is the primary key
+                    row[4] += ln.amount.minor
+    insert_tuples(  # the key is the primary key: a charge billed twice fails the batch
+        tx.conn,
+        billed_charges,
+        ("charge_key", "contract_id", "run_id", "invoice_id", "amount_minor"),
+        [tuple(r) for r in rows.values()],
+    )
     result.drafts += len(created)
     result.lines += sum(len(items) for _, items in created)
 
