@@ -182,3 +182,35 @@ def test_credits_never_exceed_and_a_full_credit_nets_to_zero(
             credit_line(state, cl.net, 1) if left.minor == 0 else credit_line(
                 state, left + Money.from_minor(1, currency), 1
             )
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(["EUR", "JPY", "KWD"]),
+    st.sampled_from(list(Rounding)),
+    st.decimals(min_value=Decimal("0.001"), max_value=Decimal("500"), places=3),
+    st.decimals(min_value=Decimal("-999.999"), max_value=Decimal("9999.999"), places=3),
+    st.one_of(st.none(), st.decimals(min_value=0, max_value=100, places=2)),
+    st.sampled_from([Decimal(0), Decimal("5.5"), Decimal(19), Decimal("8.875")]),
+)
+def test_minor_unit_arithmetic_is_decimal_money_arithmetic(
+    currency: str,
+    rounding: Rounding,
+    qty: Decimal,
+    price: Decimal,
+    percent: Decimal | None,
+    rate: Decimal,
+) -> None:
+    """The integer path rounds exactly as Money does: the line amount, its discount and its
+    tax (line rounding) equal the Decimal formulas rounded to the currency's minor unit."""
+    ln = LineInput("item", qty, price, (TaxComponent("XX", "S", rate),), discount_percent=percent)
+    inv = compute_invoice([ln], currency, rounding=rounding)
+    amount = Money.rounded(qty * price, currency, rounding)
+    discount = (
+        amount.times(percent / 100, rounding) if percent is not None else Money.zero(currency)
+    )
+    net = amount - discount
+    assert inv.lines[0].discount == discount
+    assert inv.lines[0].net == net
+    assert inv.lines[0].tax == net.times(rate / 100, rounding)
+    assert inv.gross_total == net + inv.lines[0].tax
