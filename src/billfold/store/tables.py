@@ -512,7 +512,7 @@ invoice_lines = Table(
     "invoice_lines",
     metadata,
     _id(),
-    # no index of its own: the unique key (invoice_id, line_no...) serves (migration 0012)
+    # no index of its own: the unique key (invoice_id, line_no...) serves (migration 0014)
     Column("invoice_id", Id, ForeignKey("invoices.id"), nullable=False),
     Column("line_no", Integer, nullable=False),
     Column("sku", String(64)),
@@ -536,7 +536,7 @@ invoice_line_taxes = Table(
     "invoice_line_taxes",
     metadata,
     _id(),
-    # no index of its own: the unique key (invoice_id, line_no...) serves (migration 0012)
+    # no index of its own: the unique key (invoice_id, line_no...) serves (migration 0014)
     Column("invoice_id", Id, ForeignKey("invoices.id"), nullable=False),
     Column("line_no", Integer, nullable=False),
     Column("seq", Integer, nullable=False),

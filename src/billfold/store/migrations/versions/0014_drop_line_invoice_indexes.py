@@ -1,7 +1,7 @@
 """invoice lines and line taxes: drop the invoice_id indexes their unique keys already cover
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-02 22:20:00
 
 ``uq_invoice_lines_invoice_id_line_no`` and ``uq_invoice_line_taxes_invoice_id_line_no_seq``
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
