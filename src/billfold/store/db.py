@@ -75,7 +75,16 @@ def make_engine(url: str, *, check: bool = True) -> Engine:
         raise DatabaseUnavailable(f"database URL {url!r} is not a valid URL") from None
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
-        kwargs["poolclass"] = NullPool
+        if parsed.database in (None, "", ":memory:"):
+            kwargs["poolclass"] = NullPool
+        else:
+            # A file keeps one connection open between units of work (SQLAlchemy's QueuePool):
+            # its page cache and parsed schema stay warm, and closing the last connection no
+            # longer checkpoints and deletes the WAL after every transaction. Measured, issuing
+            # 100,000 invoices in 50 transactions: 27.4 -> 22.8 CPU seconds. Connections past
+            # the one kept open are made and closed as before (no limit, no waiting).
+            kwargs["pool_size"] = 1
+            kwargs["max_overflow"] = -1
     elif parsed.get_backend_name() == "postgresql":
         # prepare_threshold=None: no server-side prepared statements; their generic plans made
         # IN-list lookups 25x slower once a statement had run five times (measured).
