@@ -35,7 +35,7 @@ from billfold.services.ledger import MinorEntry, MinorLine, ensure_open, post_mi
 from billfold.services.parties import Seller, load_buyers, load_seller, party_to_json
 from billfold.services.revenue import schedule_deferred
 from billfold.store.audit import CanonicalJson
-from billfold.store.bulk import in_chunks, update_tuples, values_in
+from billfold.store.bulk import driver_form, driver_rows, in_chunks, update_tuples, values_in
 from billfold.store.db import index_lookups
 from billfold.store.tables import (
     accounts,
@@ -169,7 +169,7 @@ def _issue_batch(tx: Tx, ids: list[int], party_json: dict[tuple[str, int], str])
     def freeze(entry_ids: Sequence[int]) -> None:
         """Number, status, entry and the frozen parties of every document of the batch."""
         next_entry = iter(entry_ids).__next__
-        now = tx.now
+        now = driver_form(conn, invoices, "issued_at")(tx.now)  # the rest are ints and text
         update_tuples(
             conn,
             invoices,
@@ -187,6 +187,7 @@ def _issue_batch(tx: Tx, ids: list[int], party_json: dict[tuple[str, int], str])
                 )
                 for iid, entry in zip(ordered, entries, strict=True)
             ],
+            ready=True,
         )
 
     postable = [e for e in entries if e is not None]
@@ -309,19 +310,22 @@ def _load_lines(
     account = case(
         (invoice_lines.c.deferred, deferred_account), else_=invoice_lines.c.revenue_account
     ).label("revenue_account")
-    for invoice_id, code, minor in conn.execute(
+    # ids, codes and sums only: read as the driver gives them (driver_rows)
+    for invoice_id, code, minor in driver_rows(
+        conn,
         select(invoice_lines.c.invoice_id, account, net)
         .where(values_in(conn, invoice_lines.c.invoice_id, ids))
         .group_by(invoice_lines.c.invoice_id, account)
-        .order_by(invoice_lines.c.invoice_id, account)
+        .order_by(invoice_lines.c.invoice_id, account),
     ):
         lines[invoice_id].append((code, minor))
     t = invoice_line_taxes.c
-    for invoice_id, jurisdiction, rate, tax in conn.execute(
+    for invoice_id, jurisdiction, rate, tax in driver_rows(
+        conn,
         select(t.invoice_id, t.jurisdiction, t.rate, func.sum(t.tax_minor).label("tax_minor"))
         .where(values_in(conn, t.invoice_id, ids))
         .group_by(t.invoice_id, t.jurisdiction, t.rate)
-        .order_by(t.invoice_id, t.jurisdiction, t.rate)
+        .order_by(t.invoice_id, t.jurisdiction, t.rate),
     ):
         taxes[invoice_id].append((jurisdiction, rate, tax))
     return lines, taxes
