@@ -35,20 +35,29 @@ from billfold.services.ledger import MinorEntry, MinorLine, ensure_open, post_mi
 from billfold.services.parties import Seller, load_buyers, load_seller, party_to_json
 from billfold.services.revenue import schedule_deferred
 from billfold.store.audit import CanonicalJson
-from billfold.store.bulk import driver_form, driver_rows, in_chunks, update_tuples, values_in
+from billfold.store.bulk import (
+    driver_form,
+    driver_rows,
+    in_chunks,
+    insert_tuples,
+    update_tuples,
+    values_in,
+)
 from billfold.store.db import index_lookups
 from billfold.store.tables import (
     accounts,
     customers,
     invoice_line_taxes,
     invoice_lines,
+    invoice_parties,
     invoices,
     number_sequences,
 )
 
 BATCH = 2000
 KIND = {"invoice": "Invoice", "credit_note": "Credit note", "debit_note": "Debit note"}
-ISSUED_COLUMNS = ("status", "number", "issued_at", "entry_id", "seller_json", "buyer_json")
+ISSUED_COLUMNS = ("status", "number", "issued_at", "entry_id")
+PARTY_COLUMNS = ("invoice_id", "seller_json", "buyer_json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +179,8 @@ def _issue_batch(tx: Tx, ids: list[int], party_json: dict[tuple[str, int], str])
     snapshots = _SellerSnapshots(party_json, sellers)
 
     def freeze(entry_ids: Sequence[int]) -> None:
-        """Number, status, entry and the frozen parties of every document of the batch."""
+        """Number, status and entry of every document of the batch, and its frozen parties
+        (``invoice_parties``, in id order: appended at the table's end)."""
         next_entry = iter(entry_ids).__next__
         now = driver_form(conn, invoices, "issued_at")(tx.now)  # the rest are ints and text
         update_tuples(
@@ -185,10 +195,22 @@ def _issue_batch(tx: Tx, ids: list[int], party_json: dict[tuple[str, int], str])
                     numbers[iid],
                     now,
                     next_entry() if entry is not None else None,
+                )
+                for iid, entry in zip(ordered, entries, strict=True)
+            ],
+            ready=True,
+        )
+        insert_tuples(
+            conn,
+            invoice_parties,
+            PARTY_COLUMNS,
+            [
+                (
+                    iid,
                     snapshots.of(heads[iid], numbers[iid]),
                     party_json[("buyer", heads[iid].customer_id)],
                 )
-                for iid, entry in zip(ordered, entries, strict=True)
+                for iid in sorted(ordered)
             ],
             ready=True,
         )

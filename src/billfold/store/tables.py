@@ -493,8 +493,6 @@ invoices = Table(
     Column("corrects_id", Id, ForeignKey("invoices.id")),
     Column("reason", String(400)),
     Column("notes", Text),
-    Column("seller_json", Text),
-    Column("buyer_json", Text),
     Column("entry_id", Id, ForeignKey("journal_entries.id")),
     Column("void_entry_id", Id, ForeignKey("journal_entries.id")),
     Column("origin", String(16), nullable=False, server_default="billfold"),
@@ -509,6 +507,17 @@ invoices = Table(
     CheckConstraint("status IN ('draft', 'issued', 'voided')", name="invoice_status"),
     CheckConstraint("(status = 'draft') OR (number IS NOT NULL)", name="issued_has_number"),
     CheckConstraint("total_minor >= 0", name="total_not_negative"),
+)
+
+# The seller and buyer as printed on an issued document, frozen at issue (migration 0013): one
+# row per issued document, append-only; beside the invoice so that issuing writes the invoice's
+# own row at the size it had as a draft
+invoice_parties = Table(
+    "invoice_parties",
+    metadata,
+    Column("invoice_id", Id, ForeignKey("invoices.id"), primary_key=True, autoincrement=False),
+    Column("seller_json", Text, nullable=False),
+    Column("buyer_json", Text, nullable=False),
 )
 
 invoice_lines = Table(
