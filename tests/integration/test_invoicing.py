@@ -148,6 +148,20 @@ def test_issued_invoices_are_immutable_in_the_database(world: Billfold) -> None:
             tx.conn.execute(text(sql))
 
 
+def test_the_parties_frozen_on_an_issued_invoice_cannot_be_changed(world: Billfold) -> None:
+    [number] = create(world, invoice("DE1", {"sku": "SUB-PRO"}))
+    with world.reading() as conn:
+        before = build_document(conn, number)
+    for sql in (
+        "UPDATE invoice_parties SET buyer_json = '{}'",
+        "DELETE FROM invoice_parties",
+    ):
+        with pytest.raises(ImmutableRecord, match="append-only"), world.transaction() as tx:
+            tx.conn.execute(text(sql))
+    with world.reading() as conn:
+        assert build_document(conn, number) == before
+
+
 def test_frozen_document_ignores_later_master_data_changes(world: Billfold) -> None:
     from billfold.services.entities import configure_entity
 

@@ -27,6 +27,7 @@ from billfold.store.tables import (
     customers,
     invoice_line_taxes,
     invoice_lines,
+    invoice_parties,
     invoices,
     legal_entities,
     postings,
@@ -208,9 +209,14 @@ def build_document(conn: Connection, number: str, entity: str | None = None) -> 
         pay = seller.payment_for(cur, "DRAFT")
         payment = pay
     else:
-        snap = json.loads(h.seller_json)
+        seller_json, buyer_json = conn.execute(
+            select(invoice_parties.c.seller_json, invoice_parties.c.buyer_json).where(
+                invoice_parties.c.invoice_id == h.id
+            )
+        ).one()
+        snap = json.loads(seller_json)
         seller_party = party_from_json(snap["party"])
-        buyer = party_from_json(json.loads(h.buyer_json))
+        buyer = party_from_json(json.loads(buyer_json))
         payment = PaymentInstructions(**snap["payment"]) if snap.get("payment") else None
     doc_lines = []
     for ln in lines:

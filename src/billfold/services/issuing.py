@@ -30,25 +30,34 @@ from billfold.billing.revenue import served_and_unserved
 from billfold.errors import Conflict, NotFound
 from billfold.money import Currency, Money, Rounding
 from billfold.services import lookups
-from billfold.services.context import Tx
+from billfold.services.context import Tx, collector_paused
 from billfold.services.ledger import MinorEntry, MinorLine, ensure_open, post_minor_entries
 from billfold.services.parties import Seller, load_buyers, load_seller, party_to_json
 from billfold.services.revenue import schedule_deferred
 from billfold.store.audit import CanonicalJson
-from billfold.store.bulk import in_chunks, update_tuples, values_in
+from billfold.store.bulk import (
+    driver_form,
+    driver_rows,
+    in_chunks,
+    insert_tuples,
+    update_tuples,
+    values_in,
+)
 from billfold.store.db import index_lookups
 from billfold.store.tables import (
     accounts,
     customers,
     invoice_line_taxes,
     invoice_lines,
+    invoice_parties,
     invoices,
     number_sequences,
 )
 
 BATCH = 2000
 KIND = {"invoice": "Invoice", "credit_note": "Credit note", "debit_note": "Debit note"}
-ISSUED_COLUMNS = ("status", "number", "issued_at", "entry_id", "seller_json", "buyer_json")
+ISSUED_COLUMNS = ("status", "number", "issued_at", "entry_id")
+PARTY_COLUMNS = ("invoice_id", "seller_json", "buyer_json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +69,10 @@ def issue(tx: Tx, invoice_ids: Sequence[int]) -> IssueResult:
     """Issue drafts: number, freeze, post, audit. All of them, or none."""
     numbers: list[str] = []
     party_json: dict[tuple[str, int], str] = {}  # each party read and serialised once per call
-    with index_lookups(tx.conn):  # a batch's cost follows its documents, not the tables' size
+    # a batch's cost follows its documents, not the tables' size; and its hundreds of
+    # thousands of small tuples (no reference cycles among them) are not walked by the cyclic
+    # collector again and again (context.collector_paused)
+    with collector_paused(), index_lookups(tx.conn):
         for start in range(0, len(invoice_ids), BATCH):
             numbers += _issue_batch(tx, list(invoice_ids[start : start + BATCH]), party_json)
     return IssueResult(numbers)
@@ -167,9 +179,10 @@ def _issue_batch(tx: Tx, ids: list[int], party_json: dict[tuple[str, int], str])
     snapshots = _SellerSnapshots(party_json, sellers)
 
     def freeze(entry_ids: Sequence[int]) -> None:
-        """Number, status, entry and the frozen parties of every document of the batch."""
+        """Number, status and entry of every document of the batch, and its frozen parties
+        (``invoice_parties``, in id order: appended at the table's end)."""
         next_entry = iter(entry_ids).__next__
-        now = tx.now
+        now = driver_form(conn, invoices, "issued_at")(tx.now)  # the rest are ints and text
         update_tuples(
             conn,
             invoices,
@@ -182,11 +195,24 @@ def _issue_batch(tx: Tx, ids: list[int], party_json: dict[tuple[str, int], str])
                     numbers[iid],
                     now,
                     next_entry() if entry is not None else None,
-                    snapshots.of(heads[iid], numbers[iid]),
-                    party_json[("buyer", heads[iid].customer_id)],
                 )
                 for iid, entry in zip(ordered, entries, strict=True)
             ],
+            ready=True,
+        )
+        insert_tuples(
+            conn,
+            invoice_parties,
+            PARTY_COLUMNS,
+            [
+                (
+                    iid,
+                    snapshots.of(heads[iid], numbers[iid]),
+                    party_json[("buyer", heads[iid].customer_id)],
+                )
+                for iid in sorted(ordered)
+            ],
+            ready=True,
         )
 
     postable = [e for e in entries if e is not None]
@@ -309,19 +335,22 @@ def _load_lines(
     account = case(
         (invoice_lines.c.deferred, deferred_account), else_=invoice_lines.c.revenue_account
     ).label("revenue_account")
-    for invoice_id, code, minor in conn.execute(
+    # ids, codes and sums only: read as the driver gives them (driver_rows)
+    for invoice_id, code, minor in driver_rows(
+        conn,
         select(invoice_lines.c.invoice_id, account, net)
         .where(values_in(conn, invoice_lines.c.invoice_id, ids))
         .group_by(invoice_lines.c.invoice_id, account)
-        .order_by(invoice_lines.c.invoice_id, account)
+        .order_by(invoice_lines.c.invoice_id, account),
     ):
         lines[invoice_id].append((code, minor))
     t = invoice_line_taxes.c
-    for invoice_id, jurisdiction, rate, tax in conn.execute(
+    for invoice_id, jurisdiction, rate, tax in driver_rows(
+        conn,
         select(t.invoice_id, t.jurisdiction, t.rate, func.sum(t.tax_minor).label("tax_minor"))
         .where(values_in(conn, t.invoice_id, ids))
         .group_by(t.invoice_id, t.jurisdiction, t.rate)
-        .order_by(t.invoice_id, t.jurisdiction, t.rate)
+        .order_by(t.invoice_id, t.jurisdiction, t.rate),
     ):
         taxes[invoice_id].append((jurisdiction, rate, tax))
     return lines, taxes

@@ -41,7 +41,7 @@ from billfold.money import Money
 from billfold.services import lookups
 from billfold.services.context import Tx
 from billfold.store import ar_balances
-from billfold.store.bulk import insert_rows, insert_tuples, next_ids
+from billfold.store.bulk import driver_form, insert_rows, insert_tuples, next_ids
 from billfold.store.tables import (
     accounting_periods,
     accounts,
@@ -372,11 +372,12 @@ def _insert_postings(tx: Tx, rows: list[dict[str, Any]]) -> None:
     _insert_posting_tuples(tx, [get(r) for r in rows])
 
 
-def _insert_posting_tuples(tx: Tx, rows: list[tuple[Any, ...]]) -> None:
-    """The one place postings are written: in bulk (tuples in ``POSTING_COLUMNS`` order), with
-    the AR balances kept beside them from the rows just written."""
+def _insert_posting_tuples(tx: Tx, rows: list[tuple[Any, ...]], *, ready: bool = False) -> None:
+    """The one place postings are written: in bulk (tuples in ``POSTING_COLUMNS`` order, with
+    ``ready`` already in the driver's form), with the AR balances kept beside them from the rows
+    just written."""
     after = ar_balances.last_posting_id(tx.conn)
-    insert_tuples(tx.conn, postings, POSTING_COLUMNS, rows)
+    insert_tuples(tx.conn, postings, POSTING_COLUMNS, rows, ready=ready)
     ar_balances.keep(tx.conn, lookups.account_by_role(tx, "ar_control")[0], after)
 
 
@@ -456,7 +457,12 @@ def post_minor_entries(
         ensure_open(tx, entity_id, ent.code, sorted(days))
     ids = next_ids(tx.conn, journal_entries, len(entries))
     periods = {d: period_of(d) for days in dates.values() for d in days}
-    now, actor = tx.now, tx.actor
+    # the few dates and the one timestamp of the batch in the driver's form once each, so the
+    # rows go to the driver as they are built (not each through the columns' processors)
+    day_form = driver_form(tx.conn, journal_entries, "entry_date")
+    days_in_form = {d: day_form(d) for d in periods}
+    now = driver_form(tx.conn, journal_entries, "created_at")(tx.now)
+    actor = tx.actor
     insert_tuples(
         tx.conn,
         journal_entries,
@@ -465,7 +471,7 @@ def post_minor_entries(
             (
                 entry_id,
                 e.entity_id,
-                e.entry_date,
+                days_in_form[e.entry_date],
                 periods[e.entry_date],
                 e.description[:400],
                 e.source_type,
@@ -476,15 +482,17 @@ def post_minor_entries(
             )
             for entry_id, e in zip(ids, entries, strict=True)
         ],
+        ready=True,
     )
     if before_postings is not None:
         before_postings(ids)
+    # a posting's columns hold ints and strings but for its date (the same form as the entry's)
     rows = []
     for entry_id, e in zip(ids, entries, strict=True):
-        eid, day = e.entity_id, e.entry_date
+        eid, day = e.entity_id, days_in_form[e.entry_date]
         for n, ln in enumerate(e.lines, start=1):
             rows.append((entry_id, n, eid, day, *ln))
-    _insert_posting_tuples(tx, rows)
+    _insert_posting_tuples(tx, rows, ready=True)
     return ids
 
 

@@ -25,7 +25,7 @@ from billfold.services.customers import file_fingerprint, previous_import, recor
 from billfold.services.ledger import post_entries
 from billfold.services.parties import load_buyers, load_seller, party_to_json
 from billfold.store.bulk import in_chunks, insert_rows
-from billfold.store.tables import customers, invoice_lines, invoices
+from billfold.store.tables import customers, invoice_lines, invoice_parties, invoices
 
 COLUMNS = (
     "number",
@@ -190,6 +190,7 @@ def _create(tx: Tx, parsed: list[Any], filename: str, errors: list[RowError]) ->
     drafts: list[EntryDraft] = []
     heads: list[dict[str, Any]] = []
     sellers: dict[int, Any] = {}
+    parties: list[tuple[str, str]] = []  # (seller, buyer) JSON of each head, frozen as issued
     for _line, seller, buyer, number, issued, due, amount, rate, po in todo:
         s = sellers.get(seller.id)
         if s is None:  # once per entity (setdefault would load it for every row)
@@ -208,6 +209,12 @@ def _create(tx: Tx, parsed: list[Any], filename: str, errors: list[RowError]) ->
                 ),
                 source_type="opening",
                 source_ref=number,
+            )
+        )
+        parties.append(
+            (
+                json.dumps({"party": party_to_json(s.party), "payment": None}),
+                json.dumps(party_to_json(buyer.party)),
             )
         )
         heads.append(
@@ -235,8 +242,6 @@ def _create(tx: Tx, parsed: list[Any], filename: str, errors: list[RowError]) ->
                 "total_minor": amount.minor,
                 "functional_total_minor": functional.minor,
                 "notes": json.dumps([f"Carried over from the previous system ({filename})"]),
-                "seller_json": json.dumps({"party": party_to_json(s.party), "payment": None}),
-                "buyer_json": json.dumps(party_to_json(buyer.party)),
                 "origin": "import",
                 "created_at": tx.now,
                 "issued_at": tx.now,
@@ -246,6 +251,13 @@ def _create(tx: Tx, parsed: list[Any], filename: str, errors: list[RowError]) ->
     for head, entry_id in zip(heads, entry_ids, strict=True):
         head["entry_id"] = entry_id
     ids = insert_rows(tx.conn, invoices, heads)
+    tx.conn.execute(
+        insert(invoice_parties),
+        [
+            {"invoice_id": iid, "seller_json": sj, "buyer_json": bj}
+            for iid, (sj, bj) in zip(ids, parties, strict=True)
+        ],
+    )
     tx.conn.execute(
         insert(invoice_lines),
         [

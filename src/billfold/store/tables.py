@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -260,17 +261,19 @@ AR_ITEM_OPEN = "open_minor <> 0 OR fopen_minor <> 0"  # ix_ar_items_open
 ar_items = Table(
     "ar_items",
     metadata,
-    Column("entity_id", BigInteger, primary_key=True),
-    Column("customer_id", BigInteger, primary_key=True),
-    Column("currency", String(3), primary_key=True),
-    Column("item_ref", String(80), primary_key=True),
+    Column("entity_id", BigInteger, nullable=False),
+    Column("customer_id", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("item_ref", String(80), nullable=False),
     Column("open_minor", BigInteger, nullable=False),
     Column("fopen_minor", BigInteger, nullable=False),
     Column("first_date", Date, nullable=False),
     Column("last_date", Date, nullable=False),
     Column("doc_date", Date),
     Column("due_date", Date),
-    Index("ix_ar_items_entity_id_item_ref", "entity_id", "item_ref"),
+    # keyed by the item first (migration 0012): new items go to the end of the table, and the
+    # invoice triggers find a document's item by its number through the key
+    PrimaryKeyConstraint("entity_id", "item_ref", "customer_id", "currency"),
     # the open items only, with what the aging reads (migration 0009); a query uses it when its
     # WHERE says ar_balances.IS_OPEN, this same condition
     Index(
@@ -490,8 +493,6 @@ invoices = Table(
     Column("corrects_id", Id, ForeignKey("invoices.id")),
     Column("reason", String(400)),
     Column("notes", Text),
-    Column("seller_json", Text),
-    Column("buyer_json", Text),
     Column("entry_id", Id, ForeignKey("journal_entries.id")),
     Column("void_entry_id", Id, ForeignKey("journal_entries.id")),
     Column("origin", String(16), nullable=False, server_default="billfold"),
@@ -506,6 +507,17 @@ invoices = Table(
     CheckConstraint("status IN ('draft', 'issued', 'voided')", name="invoice_status"),
     CheckConstraint("(status = 'draft') OR (number IS NOT NULL)", name="issued_has_number"),
     CheckConstraint("total_minor >= 0", name="total_not_negative"),
+)
+
+# The seller and buyer as printed on an issued document, frozen at issue (migration 0013): one
+# row per issued document, append-only; beside the invoice so that issuing writes the invoice's
+# own row at the size it had as a draft
+invoice_parties = Table(
+    "invoice_parties",
+    metadata,
+    Column("invoice_id", Id, ForeignKey("invoices.id"), primary_key=True, autoincrement=False),
+    Column("seller_json", Text, nullable=False),
+    Column("buyer_json", Text, nullable=False),
 )
 
 invoice_lines = Table(
