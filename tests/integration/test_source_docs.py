@@ -549,7 +549,8 @@ def test_after_a_billing_run_late_records_are_refused(world: Billfold) -> None:
 
 def test_usage_totals_are_exact_per_period(world: Billfold) -> None:
     """The run sums usage per meter and period in the database: whole and decimal quantities,
-    a quantity too long to add as an integer, records of other periods left out."""
+    a quantity too long to add as an integer, a whole number written with a decimal (4.0),
+    records of other periods left out."""
     from billfold.store.tables import invoice_lines
 
     data = USAGE_HEADER + (
@@ -559,14 +560,15 @@ def test_usage_totals_are_exact_per_period(world: Billfold) -> None:
         "B2,K-1,api_calls,0.125,2026-10-15\n"
         "B3,K-1,api_calls,2.5,2026-10-31\n"
         "B4,K-1,api_calls,1234567890123,2026-10-20\n"
+        "B5,K-1,api_calls,4.0,2026-10-21\n"
         "C1,K-1,api_calls,9,2026-11-01\n"
     )
-    assert run(world, sd.import_usage, data, "usage.csv").accepted == 7
+    assert run(world, sd.import_usage, data, "usage.csv").accepted == 8
     run_billing(world, date(2026, 11, 1))
     with world.reading() as conn:
         used = [
             d for d in conn.execute(select(invoice_lines.c.description)).scalars() if " used" in d
         ]
     assert any("2026-09-01 to 2026-09-30, 1507 used" in d for d in used)
-    assert any("2026-10-01 to 2026-10-31, 1234567891625.625 used" in d for d in used)
+    assert any("2026-10-01 to 2026-10-31, 1234567891629.625 used" in d for d in used)
     assert not any("2026-11" in d for d in used)  # November is not over

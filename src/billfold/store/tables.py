@@ -925,7 +925,7 @@ usage_records = Table(
     Column("usage_date", Date, nullable=False),
     Column("source_file", String(400), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Index("ix_usage_records_meter", "contract_id", "meter", "usage_date"),
+    Index("ix_usage_records_meter", "contract_id", "meter", "usage_date", "quantity"),
 )
 
 timesheet_entries = Table(
