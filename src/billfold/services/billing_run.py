@@ -102,11 +102,13 @@ def run_billing(
         with collector_paused(), app.transaction() as tx:
             _bill_batch(tx, run_id, run_date, chunk, result)
         if n & (n - 1) == 0 and app.engine.dialect.name == "postgresql":
-            _refresh_statistics(app)  # after batches 1, 2, 4, 8, ...
+            _refresh_statistics(app, READ_BACK)  # after batches 1, 2, 4, 8, ...
         if progress is not None:
             progress(len(chunk))
         if kill_after and n >= kill_after:  # tests: a real crash in the middle of a run
             os.kill(os.getpid(), signal.SIGKILL)
+    if pairs and app.engine.dialect.name == "postgresql":
+        _refresh_statistics(app, WRITTEN_ONLY)  # for the review and the issue that follow
     with app.transaction() as tx:
         tx.conn.execute(
             update(billing_runs)
@@ -136,11 +138,15 @@ def run_billing(
     return result
 
 
-GROWN_TABLES = ("billed_charges", "invoices", "invoice_lines", "invoice_line_taxes")
+# The tables a run grows: those it reads back while it runs, and those only the review and
+# the issue after it read.
+READ_BACK = ("billed_charges", "invoices")
+WRITTEN_ONLY = ("invoice_lines", "invoice_line_taxes")
 
 
-def _refresh_statistics(app: Billfold) -> None:
-    """PostgreSQL: ``ANALYZE`` the tables the run grows, as their size doubles.
+def _refresh_statistics(app: Billfold, tables: tuple[str, ...]) -> None:
+    """PostgreSQL: ``ANALYZE`` tables the run grows: those it reads back as their size
+    doubles, the others once at the end.
 
     The run reads back what it writes (billed keys per contract, draft refs); planned on the
     statistics of the tables as they were before the run (often empty), those reads become
@@ -150,7 +156,7 @@ def _refresh_statistics(app: Billfold) -> None:
     """
     with app.engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-            "ANALYZE " + ", ".join(GROWN_TABLES)
+            "ANALYZE " + ", ".join(tables)
         )
 
 
