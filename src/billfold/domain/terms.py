@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from billfold.errors import InvalidInput
 
@@ -103,6 +104,7 @@ _WORDS = {
 }
 
 
+@lru_cache(maxsize=512)  # a run parses the same few codes for every invoice; terms are frozen
 def parse_terms(text: str) -> PaymentTerms:
     """Parse a terms code such as ``NET30``, ``EOM+15``, ``DUE`` or ``2/10 NET30``."""
     raw = " ".join(str(text).upper().replace("_", " ").split())

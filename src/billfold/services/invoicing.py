@@ -173,7 +173,7 @@ class _Built:
 
 
 def _check_precision(value: Decimal, places: int, what: str, where: str) -> None:
-    if value != value.quantize(Decimal(1).scaleb(-places)):
+    if value != value.quantize(_quantum(places)):
         raise InvalidInput(
             f"{where}: {what} {value} has more than {places} decimals "
             "(the legal entity's configured precision)"
@@ -342,6 +342,11 @@ def _line_input(
         note=ln.note,
         deferred=ln.deferred,
     )
+
+
+@lru_cache(maxsize=16)
+def _quantum(places: int) -> Decimal:
+    return Decimal(1).scaleb(-places)
 
 
 @lru_cache(maxsize=4096)  # equal Decimals normalise alike; a run repeats a few prices
