@@ -35,7 +35,7 @@ from billfold.services import lookups
 from billfold.services.billing_inputs import approved_timesheets, usage_totals
 from billfold.services.context import Billfold, Tx, collector_paused
 from billfold.services.contracts import ContractModel, billed_keys, load_models
-from billfold.services.invoicing import create_drafts
+from billfold.services.invoicing import DraftPlan, plan_drafts, write_drafts
 from billfold.services.ledger import ensure_open
 from billfold.store.bulk import in_chunks, insert_tuples, values_in
 from billfold.store.tables import (
@@ -100,7 +100,7 @@ def run_billing(
     kill_after = int(os.environ.get("BILLFOLD_TEST_KILL_AFTER_BATCHES", "0"))
     for n, chunk in enumerate(_payer_batches(pairs, batch), start=1):
         with collector_paused(), app.transaction() as tx:
-            _bill_batch(tx, run_id, run_date, chunk, result)
+            write_batch(tx, run_id, plan_batch(tx, run_id, run_date, chunk), result)
         if n & (n - 1) == 0 and app.engine.dialect.name == "postgresql":
             _refresh_statistics(app, READ_BACK)  # after batches 1, 2, 4, 8, ...
         if progress is not None:
@@ -176,13 +176,29 @@ def _payer_batches(pairs: list[tuple[int, int]], size: int) -> list[list[int]]:
     return batches
 
 
-def _bill_batch(tx: Tx, run_id: int, run_date: date, ids: list[int], result: RunResult) -> None:
+@dataclass(slots=True)
+class BatchPlan:
+    """One batch of a run as computed with reads only (``plan_batch``): its drafts, the
+    exactly-once keys each consumes as ``(stored key, contract id, draft, amount)`` rows (the
+    draft by its position in ``drafts``), and what was held back. ``write_batch`` stores it."""
+
+    contracts: int
+    drafts: DraftPlan = field(default_factory=DraftPlan)
+    lines: int = 0
+    keys: list[tuple[str, int, int, int]] = field(default_factory=list)
+    holds: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+def plan_batch(tx: Tx, run_id: int, run_date: date, ids: list[int]) -> BatchPlan:
+    """Everything due on the contracts ``ids``, priced and taxed as drafts; reads only."""
     rows = tx.conn.execute(
         select(contracts)
         .where(values_in(tx.conn, contracts.c.id, ids))
         .order_by(contracts.c.bill_to_id, contracts.c.id)
     ).all()
     models = load_models(tx.conn, rows)
+    plan = BatchPlan(len(models))
     billed = billed_keys(tx.conn, ids)
     with_po = [m.row_id for m in models if m.contract.po_amount is not None]
     po_billed = (
@@ -205,7 +221,6 @@ def _bill_batch(tx: Tx, run_id: int, run_date: date, ids: list[int], result: Run
     sheets = approved_timesheets(tx, ids)
     lines_by_contract: dict[int, list[BillableLine]] = {}
     for m in models:
-        result.contracts += 1
         try:
             lines = due_lines(
                 m.contract,
@@ -222,14 +237,31 @@ def _bill_batch(tx: Tx, run_id: int, run_date: date, ids: list[int], result: Run
             )
             lines += _shipment_lines(tx, m, run_date, billed[m.row_id])
         except PurchaseOrderExceeded as exc:
-            result.holds.append((m.contract.label, str(exc)))
+            plan.holds.append((m.contract.label, str(exc)))
             continue
         except BillfoldError as exc:
-            result.errors.append((m.contract.label, str(exc)))
+            plan.errors.append((m.contract.label, str(exc)))
             continue
         if lines:
             lines_by_contract[m.row_id] = lines
-    _draft(tx, run_id, run_date, models, lines_by_contract, result)
+    _plan_drafts(tx, run_id, run_date, models, lines_by_contract, plan)
+    return plan
+
+
+def write_batch(tx: Tx, run_id: int, plan: BatchPlan, result: RunResult) -> None:
+    """Store a batch's drafts and the keys they consume, and count them in ``result``."""
+    created = write_drafts(tx, plan.drafts).created
+    insert_tuples(  # the key is the primary key: a charge billed twice fails the batch
+        tx.conn,
+        billed_charges,
+        ("charge_key", "contract_id", "run_id", "invoice_id", "amount_minor"),
+        [(key, cid, run_id, created[d], amount) for key, cid, d, amount in plan.keys],
+    )
+    result.contracts += plan.contracts
+    result.drafts += len(created)
+    result.lines += plan.lines
+    result.holds += plan.holds
+    result.errors += plan.errors
 
 
 def _shipment_lines(
@@ -273,13 +305,13 @@ def _shipment_lines(
     return lines
 
 
-def _draft(
+def _plan_drafts(
     tx: Tx,
     run_id: int,
     run_date: date,
     models: list[ContractModel],
     lines_by_contract: dict[int, list[BillableLine]],
-    result: RunResult,
+    plan: BatchPlan,
 ) -> None:
     """One draft per invoice group (payer, entity, currency, terms, PO, grouping key)."""
     by_model = {m.row_id: m for m in models}
@@ -310,7 +342,7 @@ def _draft(
     for group, items in groups.items():
         total = sum(ln.amount.minor for _, ln in items)
         if total < 0:  # only credits due (a cancellation): that is a credit memo, not a bill
-            result.errors.append(
+            plan.errors.append(
                 (
                     group.bill_to,
                     f"{Money.from_minor(-total, group.currency)} "
@@ -361,25 +393,19 @@ def _draft(
         members.append(items)
     if not requests:
         return
-    created = _create_isolated(tx, run_id, requests, members, result)
+    made = _plan_isolated(tx, run_id, requests, members, plan)
     rows: dict[str, list[Any]] = {}  # tier lines of one usage period share its key
-    for invoice_id, items in created:
+    for draft, items in enumerate(made):
         for cid, ln in items:
             for n, key in enumerate(ln.covers):
                 stored = stored_key(cid, key)
                 row = rows.get(stored)
                 if row is None:
-                    row = rows[stored] = [stored, cid, run_id, invoice_id, 0]
+                    row = rows[stored] = [stored, cid, draft, 0]
                 if n == 0:
-                    row[4] += ln.amount.minor
-    insert_tuples(  # the key is the primary key: a charge billed twice fails the batch
-        tx.conn,
-        billed_charges,
-        ("charge_key", "contract_id", "run_id", "invoice_id", "amount_minor"),
-        [tuple(r) for r in rows.values()],
-    )
-    result.drafts += len(created)
-    result.lines += sum(len(items) for _, items in created)
+                    row[3] += ln.amount.minor
+        plan.lines += len(items)
+    plan.keys = [(key, cid, draft, amount) for key, cid, draft, amount in rows.values()]
 
 
 def stored_key(contract_id: int, key: str) -> str:
@@ -387,33 +413,27 @@ def stored_key(contract_id: int, key: str) -> str:
     return f"{contract_id}/{key}"[:200]
 
 
-def _create_isolated(
+def _plan_isolated(
     tx: Tx,
     run_id: int,
     requests: list[InvoiceRequest],
     members: list[list[tuple[int, BillableLine]]],
-    result: RunResult,
-) -> list[tuple[int, list[tuple[int, BillableLine]]]]:
+    plan: BatchPlan,
+) -> list[list[tuple[int, BillableLine]]]:
     """All drafts of the batch in one go; if one cannot be made (a missing exchange rate, a
-    tax rule that needs data), make them one by one so only that payer is held back."""
-    mark = len(tx.events)
+    tax rule that needs data), make them one by one so only that payer is held back. Returns
+    the members of the drafts made, in their order."""
+    source = f"run:{run_id}"
     try:
-        with tx.conn.begin_nested():
-            drafts = create_drafts(tx, requests, source=f"run:{run_id}")
-        return list(zip(drafts.created, members, strict=True))
+        plan.drafts = plan_drafts(tx, requests, source=source)
     except BillfoldError:
-        del tx.events[mark:]
-    created = []
-    for request, items in zip(requests, members, strict=True):
-        mark = len(tx.events)
-        try:
-            with tx.conn.begin_nested():
-                one = create_drafts(tx, [request], source=f"run:{run_id}")
-            created.append((one.created[0], items))
-        except BillfoldError as exc:
-            del tx.events[mark:]
-            result.errors.append((request.customer, str(exc)))
-    return created
+        plan.drafts = DraftPlan()
+        for n, request in enumerate(requests):
+            try:
+                plan.drafts.extend(plan_drafts(tx, [request], source=source), n)
+            except BillfoldError as exc:
+                plan.errors.append((request.customer, str(exc)))
+    return [members[n] for n in plan.drafts.made]
 
 
 def _quantity_price(ln: BillableLine) -> tuple[Decimal, Decimal]:

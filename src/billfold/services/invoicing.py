@@ -12,7 +12,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -43,7 +43,17 @@ from billfold.store.tables import (
 )
 
 SERIES = {"invoice": "INV", "credit_note": "CN", "debit_note": "DN"}
-__all__ = ["SERIES", "IssueResult", "create_drafts", "draft_ids", "fiscal_year", "issue"]
+__all__ = [
+    "SERIES",
+    "DraftPlan",
+    "IssueResult",
+    "create_drafts",
+    "draft_ids",
+    "fiscal_year",
+    "issue",
+    "plan_drafts",
+    "write_drafts",
+]
 
 
 # --- drafts ----------------------------------------------------------------------------------
@@ -68,8 +78,40 @@ def create_drafts(
     the file's fingerprint, so the same file twice creates nothing twice); without a source
     every call creates new drafts.
     """
+    return write_drafts(tx, plan_drafts(tx, requests, source=source))
+
+
+@dataclass(slots=True)
+class DraftPlan:
+    """Drafts priced and taxed, ready to be written (``plan_drafts``, then ``write_drafts``):
+    the rows of each new draft, in request order, without ids. ``made`` are the positions of
+    the requests it holds (a request whose ref exists is not made again: ``existing``)."""
+
+    made: list[int] = field(default_factory=list)
+    heads: list[dict[str, Any]] = field(default_factory=list)  # without created_at
+    buyer_numbers: list[str] = field(default_factory=list)
+    lines: list[list[tuple[Any, ...]]] = field(default_factory=list)  # LINE_COLUMNS[1:]
+    taxes: list[list[tuple[Any, ...]]] = field(default_factory=list)  # TAX_COLUMNS[1:]
+    existing: list[int] = field(default_factory=list)
+
+    def extend(self, other: DraftPlan, offset: int) -> None:
+        """Append ``other``, a plan of requests numbered from ``offset`` in this one's."""
+        self.made += [offset + i for i in other.made]
+        self.heads += other.heads
+        self.buyer_numbers += other.buyer_numbers
+        self.lines += other.lines
+        self.taxes += other.taxes
+        self.existing += other.existing
+
+
+def plan_drafts(
+    tx: Tx, requests: Sequence[InvoiceRequest], *, source: str | None = None
+) -> DraftPlan:
+    """The drafts ``create_drafts`` would write, computed with reads only (so a billing run can
+    price one batch on a read-only connection while another is written)."""
+    plan = DraftPlan()
     if not requests:
-        return DraftResult([], [])
+        return plan
     prefix = source or f"call:{uuid.uuid4().hex}"
     refs = [request_ref(r, f"{prefix}:{i}") for i, r in enumerate(requests, start=1)]
     sellers = {
@@ -79,40 +121,52 @@ def create_drafts(
     known = _existing_refs(
         tx.conn, [(sellers[r.entity].id, ref) for r, ref in zip(requests, refs, strict=True)]
     )
+    plan.existing = sorted(known.values())
     todo = [
-        (r, ref)
-        for r, ref in zip(requests, refs, strict=True)
+        (n, r, ref)
+        for n, (r, ref) in enumerate(zip(requests, refs, strict=True))
         if (sellers[r.entity].id, ref) not in known
     ]
-    buyers = load_buyers(tx.conn, {r.customer for r, _ in todo})
-    products = catalog.load_products(tx.conn, {ln.sku for r, _ in todo for ln in r.lines if ln.sku})
+    buyers = load_buyers(tx.conn, {r.customer for _, r, _ in todo})
+    products = catalog.load_products(
+        tx.conn, {ln.sku for _, r, _ in todo for ln in r.lines if ln.sku}
+    )
     engine = load_engine(tx.conn)
-    corrected = _corrected_invoices(tx.conn, [r for r, _ in todo])
-    head_rows, buyer_numbers, line_rows, tax_rows = [], [], [], []
-    for req, ref in todo:
+    corrected = _corrected_invoices(tx.conn, [r for _, r, _ in todo])
+    for n, req, ref in todo:
         seller, buyer = sellers[req.entity], buyers[req.customer]
         built = _build(tx, req, seller, buyer, products, engine)
-        head_rows.append(_head_row(tx, req, ref, seller, buyer, built, corrected))
-        buyer_numbers.append(buyer.number)
-        line_rows.append(built.lines)
-        tax_rows.append(built.taxes)
-    ids = insert_rows(tx.conn, invoices, head_rows)
+        plan.made.append(n)
+        plan.heads.append(_head_row(req, ref, seller, buyer, built, corrected))
+        plan.buyer_numbers.append(buyer.number)
+        plan.lines.append(built.lines)
+        plan.taxes.append(built.taxes)
+    return plan
+
+
+def write_drafts(tx: Tx, plan: DraftPlan) -> DraftResult:
+    """Store the drafts of ``plan`` (new ids, their lines and taxes, an audit row each)."""
+    if not plan.heads:
+        return DraftResult([], plan.existing)
+    for head in plan.heads:
+        head["created_at"] = tx.now
+    ids = insert_rows(tx.conn, invoices, plan.heads)
     insert_tuples(
         tx.conn,
         invoice_lines,
         LINE_COLUMNS,
-        [(iid, *row) for iid, rows in zip(ids, line_rows, strict=True) for row in rows],
+        [(iid, *row) for iid, rows in zip(ids, plan.lines, strict=True) for row in rows],
     )
     insert_tuples(
         tx.conn,
         invoice_line_taxes,
         TAX_COLUMNS,
-        [(iid, *row) for iid, rows in zip(ids, tax_rows, strict=True) for row in rows],
+        [(iid, *row) for iid, rows in zip(ids, plan.taxes, strict=True) for row in rows],
     )
-    for iid, head, customer in zip(ids, head_rows, buyer_numbers, strict=True):
+    for iid, head, customer in zip(ids, plan.heads, plan.buyer_numbers, strict=True):
         image = draft_image(head["draft_ref"], customer, head["total_minor"], head["currency"])
         tx.audit("create_draft", "invoice", f"draft {iid}", after=image)
-    return DraftResult(ids, sorted(known.values()))
+    return DraftResult(ids, plan.existing)
 
 
 def draft_image(ref: str, customer: str, total_minor: int, currency: str) -> CanonicalJson:
@@ -364,7 +418,6 @@ def _fx_rate(tx: Tx, currency: str, functional: str, day: date) -> Decimal:
 
 
 def _head_row(
-    tx: Tx,
     req: InvoiceRequest,
     ref: str,
     seller: Seller,
@@ -410,7 +463,6 @@ def _head_row(
         "corrects_id": corrects_id,
         "reason": req.reason,
         "notes": json.dumps(built.notes) if built.notes else None,
-        "created_at": tx.now,
     }
 
 
