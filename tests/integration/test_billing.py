@@ -1,6 +1,5 @@
 """Billing runs on both engines: exactly once, catch-up, backfill, a real kill, revenue."""
 
-import json
 import os
 import subprocess
 import sys
@@ -17,62 +16,15 @@ from billfold.services.context import Billfold
 from billfold.services.invoice_queries import build_document
 from billfold.store.tables import billed_charges, invoices
 
+from .billing_setup import SUB, contract, keys, load, make_world
 from .helpers import row_counts
-from .invoicing_setup import seed_invoicing
 
 pytestmark = pytest.mark.integration
 
 
-def contract(number: str, customer: str, *charges: dict, **extra: object) -> dict:  # type: ignore[type-arg]
-    return {
-        "number": number,
-        "entity": "ACME-DE",
-        "customer": customer,
-        "currency": "EUR",
-        "start": "2026-01-15",
-        "charges": list(charges),
-        **extra,
-    }
-
-
-SUB = {
-    "id": "sub",
-    "kind": "recurring",
-    "sku": "SUB-PRO",
-    "description": "Pro plan",
-    "quantity": "10",
-    "unit_price": "49.00",
-}
-
-
-def load(bf: Billfold, *docs: dict) -> None:  # type: ignore[type-arg]
-    with bf.transaction() as tx:
-        contracts.import_contracts(tx, json.dumps(list(docs)).encode(), "c.json")
-
-
-def keys(bf: Billfold) -> list[str]:
-    with bf.reading() as conn:
-        return sorted(conn.execute(select(billed_charges.c.charge_key)).scalars())
-
-
 @pytest.fixture
 def world(bf: Billfold) -> Billfold:
-    from datetime import timedelta
-
-    from billfold.services import fx
-
-    seed_invoicing(bf)
-    days = [date(2026, 1, 1) + timedelta(days=n) for n in range(120)]
-    rates = "date,base,quote,rate\n" + "".join(f"{d},EUR,GBP,0.8600\n" for d in days)
-    with bf.transaction() as tx:
-        fx.import_rates(tx, rates.encode(), "gbp.csv")
-    load(
-        bf,
-        contract("K-1", "DE1", SUB),
-        contract("K-2", "FR1", {**SUB, "timing": "arrears"}, bill_to="DE1"),
-        contract("K-3", "GB1", {**SUB, "quantity": "1"}, currency="GBP", start="2026-02-01"),
-    )
-    return bf
+    return make_world(bf)
 
 
 def test_rerun_bills_nothing_twice_and_catch_up_bills_each_period_once(world: Billfold) -> None:

@@ -33,6 +33,7 @@ from billfold.formats.invoice_json import InvoiceRequest, LineRequest
 from billfold.money import Money
 from billfold.services import lookups
 from billfold.services.billing_inputs import approved_timesheets, usage_totals
+from billfold.services.billing_planners import planned, planners_for
 from billfold.services.context import Billfold, Tx, collector_paused
 from billfold.services.contracts import ContractModel, billed_keys, load_models
 from billfold.services.invoicing import DraftPlan, plan_drafts, write_drafts
@@ -66,8 +67,13 @@ def run_billing(
     entity: str | None = None,
     progress: Callable[[int], None] | None = None,
     batch: int = BATCH,
+    planners: int | None = None,
 ) -> RunResult:
-    """Bill everything due up to ``run_date``; returns what the run created and held."""
+    """Bill everything due up to ``run_date``; returns what the run created and held.
+
+    ``planners``: worker processes that plan the next batches while this one writes (see
+    ``billing_planners``; default: one per core for a long run, none for a short one; 0: none).
+    """
     with app.transaction() as tx:
         ent = lookups.entity(tx, entity) if entity else None
         entities = [ent] if ent else lookups.all_entities(tx.conn)
@@ -98,15 +104,20 @@ def run_billing(
         tx.audit("start", "billing_run", run_id, after={"date": run_date, "contracts": len(ids)})
     result = RunResult(run_id)
     kill_after = int(os.environ.get("BILLFOLD_TEST_KILL_AFTER_BATCHES", "0"))
-    for n, chunk in enumerate(_payer_batches(pairs, batch), start=1):
-        with collector_paused(), app.transaction() as tx:
-            write_batch(tx, run_id, plan_batch(tx, run_id, run_date, chunk), result)
-        if n & (n - 1) == 0 and app.engine.dialect.name == "postgresql":
-            _refresh_statistics(app, READ_BACK)  # after batches 1, 2, 4, 8, ...
-        if progress is not None:
-            progress(len(chunk))
-        if kill_after and n >= kill_after:  # tests: a real crash in the middle of a run
-            os.kill(os.getpid(), signal.SIGKILL)
+    batches = _payer_batches(pairs, batch)
+    workers = planners_for(app, planners, len(batches))
+    with planned(app, run_id, run_date, batches, workers) as plans:
+        for n, (chunk, plan) in enumerate(zip(batches, plans, strict=True), start=1):
+            with collector_paused(), app.transaction() as tx:
+                if plan is None:  # no planners: plan in the batch's own transaction
+                    plan = plan_batch(tx, run_id, run_date, chunk)
+                write_batch(tx, run_id, plan, result)
+            if n & (n - 1) == 0 and app.engine.dialect.name == "postgresql":
+                _refresh_statistics(app, READ_BACK)  # after batches 1, 2, 4, 8, ...
+            if progress is not None:
+                progress(len(chunk))
+            if kill_after and n >= kill_after:  # tests: a real crash in the middle of a run
+                os.kill(os.getpid(), signal.SIGKILL)
     if pairs and app.engine.dialect.name == "postgresql":
         _refresh_statistics(app, WRITTEN_ONLY)  # for the review and the issue that follow
     with app.transaction() as tx:
