@@ -41,9 +41,9 @@ volume, ratio >= 1/3. Results go to a Rich table and ``bench-output/billing_run.
 every ``billing_run*.json`` found there. Default: 10,000 contracts on both engines.
 
 Options that change what runs (recorded, and shown as the "variant" in the growth table):
-``--fix-payer-batches`` swaps in a ``_payer_batches`` that looks the payers up in chunks --
-without it ``run_billing`` fails above 65,535 active contracts on PostgreSQL and 250,000 on
-SQLite (one ``IN`` with every contract id); ``--pg-analyze-every B`` runs ``ANALYZE`` on the
+``--planners N`` sets the run's planner processes (default: the run's own choice, one per core
+for a long run; ``--breakdown`` and ``--profile`` plan in the run's process, where they look);
+``--pg-analyze-every B`` runs ``ANALYZE`` on the
 tables the run grows every B batches (this server runs with autovacuum off, so their plans go
 stale); ``--batch``; ``--breakdown`` times the run's stages (exclusive wall time);
 ``--profile`` runs it under cProfile.
@@ -85,13 +85,13 @@ from benchmarks.benchlib import (
     sqlite_databases,
     verdict,
 )
-from benchmarks.billing_variants import STAGES, StageTimer, payer_batches_chunked
+from benchmarks.billing_variants import STAGES, StageTimer
 from benchmarks.billing_world import NOW, RUN_DATE, seed
 from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from billfold.services import billing_run
+from billfold.services import billing_planners, billing_run
 from billfold.services.context import Billfold
 from billfold.store.tables import (
     audit_head,
@@ -135,7 +135,7 @@ class Options:
     batch: int
     profile: bool = False
     breakdown: bool = False
-    fix_payer_batches: bool = False
+    planners: int | None = None  # None: the run's default
     pg_analyze_every: int = 0  # batches; 0: never
 
 
@@ -145,8 +145,6 @@ def run(url: str, opts: Options, profile: Path | None) -> dict[str, Any]:
     timer = StageTimer()
     if opts.breakdown:
         timer.install()
-    if opts.fix_payer_batches:
-        billing_run._payer_batches = payer_batches_chunked
     app = Billfold.open(url, actor="bench")
     app.clock = lambda: NOW
     with app.reading() as conn:
@@ -155,7 +153,7 @@ def run(url: str, opts: Options, profile: Path | None) -> dict[str, Any]:
     counter.attach(app.engine)
     rss_start = rss_mib()
     load_before = os.getloadavg()[0]  # other work on the machine skews the figures
-    cpu_before = cpu_seconds()
+    cpu_before, planners_before = cpu_seconds(), cpu_seconds(resource.RUSAGE_CHILDREN)
     samples: list[tuple[int, float, float]] = []  # (contracts done, seconds, RSS MiB)
     done = 0
     profiler = cProfile.Profile() if profile else None
@@ -178,9 +176,13 @@ def run(url: str, opts: Options, profile: Path | None) -> dict[str, Any]:
 
     if profiler:
         profiler.enable()
-    result = billing_run.run_billing(app, RUN_DATE, batch=batch, progress=progress)
+    planners = 0 if opts.breakdown or profiler else opts.planners
+    result = billing_run.run_billing(
+        app, RUN_DATE, batch=batch, progress=progress, planners=planners
+    )
     seconds = time.perf_counter() - started
     cpu = cpu_seconds() - cpu_before
+    planner_cpu = cpu_seconds(resource.RUSAGE_CHILDREN) - planners_before  # ended with the run
     counter.active = False
     if profiler:
         profiler.disable()
@@ -218,7 +220,9 @@ def run(url: str, opts: Options, profile: Path | None) -> dict[str, Any]:
         "error_count": len(result.errors),
         "contracts_per_second": rate(result.contracts, seconds),
         "cpu_seconds": round(cpu, 3),  # this process only (not the PostgreSQL server)
-        "contracts_per_cpu_second": rate(result.contracts, cpu),
+        "planner_cpu_seconds": round(planner_cpu, 3),  # its planner processes
+        "planners": billing_planners.planners_for(app, planners, len(samples)),
+        "contracts_per_cpu_second": rate(result.contracts, cpu + planner_cpu),
         "invoices_per_second": rate(result.drafts, seconds),
         "rows_written": written | {"total": total},
         "rows_per_second": rate(total, seconds),
@@ -232,7 +236,6 @@ def run(url: str, opts: Options, profile: Path | None) -> dict[str, Any]:
         "progress": [(s[0], round(s[1], 2)) for s in thin(samples, 20)],
         "audit_from": before["audit_log"],
         "profiled": profile is not None,
-        "fix_payer_batches": opts.fix_payer_batches,
         "pg_analyze_every": opts.pg_analyze_every,
         "analyze_seconds": round(analyzed, 3),
         "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
@@ -275,8 +278,8 @@ def slowest_plans(conn: Any, counter: StatementCounter, kinds: int = 3) -> dict[
     return plans
 
 
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
 
 
@@ -444,8 +447,12 @@ def show(results: list[dict[str, Any]]) -> None:
     row("run seconds", lambda r: f"{r['run']['seconds']:.1f}")
     row("contracts/s", lambda r: f"{r['run']['contracts_per_second']:,.0f}")
     row(
-        "run process CPU s (contracts per CPU s)",
-        lambda r: f"{r['run']['cpu_seconds']:.1f} ({r['run']['contracts_per_cpu_second']:,.0f})",
+        "CPU s: run + planners (contracts per CPU s)",
+        lambda r: (
+            f"{r['run']['cpu_seconds']:.1f} + {r['run'].get('planner_cpu_seconds', 0):.1f} "
+            f"({r['run']['contracts_per_cpu_second']:,.0f}); "
+            f"{r['run'].get('planners', 0)} planners"
+        ),
     )
     row(
         f"draft invoices/s (target {TARGET_INVOICES_PER_S:,}, aim {AIM_INVOICES_PER_S:,})",
@@ -523,8 +530,8 @@ def variant(result: dict[str, Any]) -> str:
         if result.get("batch", billing_run.BATCH) == billing_run.BATCH
         else [f"batch {result['batch']:,}"]
     )
-    if run_figures.get("fix_payer_batches"):
-        parts.append("chunked payer query")
+    if run_figures.get("planners"):
+        parts.append(f"{run_figures['planners']} planners")
     if run_figures.get("pg_analyze_every"):
         parts.append(f"ANALYZE every {run_figures['pg_analyze_every']} batches")
     return ", ".join(parts) or "-"
@@ -583,9 +590,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--breakdown", action="store_true", help="time the run's stages (exclusive times)"
     )
     parser.add_argument(
-        "--fix-payer-batches",
-        action="store_true",
-        help="swap in a chunked _payer_batches (needed above 65,535 contracts on PostgreSQL)",
+        "--planners", type=int, help="planner processes (default: the run's own choice)"
     )
     parser.add_argument(
         "--pg-analyze-every",
@@ -611,7 +616,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.batch,
         args.profile,
         args.breakdown,
-        args.fix_payer_batches,
+        args.planners,
         args.pg_analyze_every,
     )
     results = [run_engine(e, opts) for e in engines]

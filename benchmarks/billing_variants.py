@@ -1,6 +1,5 @@
-"""What ``bench_billing_run`` can swap into or wrap around the real run on request: stage
-timers (``--breakdown``) and a chunked payer lookup (``--fix-payer-batches``). Neither is part
-of the default run."""
+"""What ``bench_billing_run`` can wrap around the real run on request: stage timers
+(``--breakdown``), not part of the default run."""
 
 from __future__ import annotations
 
@@ -9,11 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
 from billfold.services import billing_run, context, invoicing
-from billfold.services.context import Billfold
-from billfold.store.tables import contracts
 
 # What ``--breakdown`` times: (module, function name, label). Exclusive times (a stage's own
 # time without the stages it calls), so they add up to the run.
@@ -60,25 +55,3 @@ class StageTimer:
     def install(self) -> None:
         for module, name, label in STAGES:
             setattr(module, name, self.wrap(label, getattr(module, name)))
-
-
-def payer_batches_chunked(app: Billfold, ids: list[int], size: int) -> list[list[int]]:
-    """``billing_run._payer_batches`` with its one ``IN (all contract ids)`` query split into
-    chunks of 30,000 ids (``--fix-payer-batches``): the same batches, but no statement with
-    more bound parameters than PostgreSQL (65,535) or SQLite (250,000 here) accepts."""
-    payer: dict[int, int] = {}
-    with app.reading() as conn:
-        for start in range(0, len(ids), 30_000):
-            chunk = ids[start : start + 30_000]
-            query = select(contracts.c.id, contracts.c.bill_to_id).where(contracts.c.id.in_(chunk))
-            payer.update((cid, bill_to) for cid, bill_to in conn.execute(query))
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for cid in ids:
-        if len(current) >= size and payer[cid] != payer[current[-1]]:
-            batches.append(current)
-            current = []
-        current.append(cid)
-    if current:
-        batches.append(current)
-    return batches

@@ -106,6 +106,14 @@ def bill_run(
     on: Annotated[str, typer.Option("--date")],
     entity: Annotated[str | None, typer.Option()] = None,
     batch: Annotated[int, typer.Option(help="Contracts per transaction.")] = 500,
+    planners: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Processes that plan the next batches while the run writes "
+            "(default: one per core, up to 4, for a run of 16 batches or more; 0: none).",
+        ),
+    ] = None,
 ) -> None:
     """Draft every charge due up to the date (exactly once, restartable)."""
     day = parse_date(on, "--date")
@@ -131,7 +139,7 @@ def bill_run(
             done = progress.tasks[0].completed
             progress.update(task, rate=f"{done / elapsed:,.0f} contracts/s" if elapsed else "")
 
-        r = billing_run.run_billing(app, day, entity, advance, batch)
+        r = billing_run.run_billing(app, day, entity, advance, batch, planners)
     out.print(
         f"Billing run {r.run_id} to {day}: {r.contracts} contracts, {r.drafts} draft "
         f"invoices, {r.lines} lines."
