@@ -12,6 +12,7 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -240,9 +241,11 @@ def rate(count: float, seconds: float) -> float:
 
 
 def in_process(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
-    """Run ``fn`` in a fresh spawned process (its own peak RSS, nothing cached)."""
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        result: dict[str, Any] = pool.apply(fn, args)
+    """Run ``fn`` in a fresh spawned process (its own peak RSS, nothing cached). Not a daemon
+    (a pool's workers are): a billing run starts planner processes of its own."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        result: dict[str, Any] = pool.submit(fn, *args).result()
     return result
 
 

@@ -46,9 +46,9 @@ def planners_for(app: Billfold, requested: int | None, batches: int) -> int:
     """How many planner processes a run of ``batches`` uses: ``requested`` if given (0: plan in
     this process), else one per core up to ``MAX_PLANNERS`` for a run of at least
     ``PLANNERS_FROM_BATCHES`` batches on more than one core. A database only this process can
-    see (SQLite in memory) is always planned here."""
-    if not _shared_database(app):
-        return 0
+    see (SQLite in memory), or a daemonic process (which may not start any), plans here."""
+    if not _shared_database(app) or multiprocessing.current_process().daemon:
+        return 0  # a daemonic process (a pool's worker) may not start processes
     if requested is not None:
         if requested < 0:
             raise ValueError("planners must be 0 or more")
