@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from billfold.services.billing_run import BatchPlan
 
 MAX_PLANNERS = 4
-PLANNERS_FROM_BATCHES = 16  # below this a run plans in its own process (starting one costs ~1 s)
+PLANNERS_FROM_BATCHES = 16  # a shorter run plans in its own process (it would gain little)
 WAITING_PER_PLANNER = 2
 
 _app: Billfold | None = None
