@@ -1,9 +1,12 @@
 """The billing tests' sample book: three contracts of two payers in EUR and GBP."""
 
 import json
+import os
+import subprocess
+import sys
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from billfold.services import contracts, fx
 from billfold.services.context import Billfold
@@ -59,3 +62,27 @@ def make_world(bf: Billfold) -> Billfold:
         contract("K-3", "GB1", {**SUB, "quantity": "1"}, currency="GBP", start="2026-02-01"),
     )
     return bf
+
+
+def billed_per_contract(bf: Billfold) -> dict[int, int]:
+    """How many exactly-once keys each contract has consumed."""
+    c = billed_charges.c
+    with bf.reading() as conn:
+        query = select(c.contract_id, func.count()).group_by(c.contract_id)
+        return {cid: n for cid, n in conn.execute(query).all()}
+
+
+def kill_run(db_url: str, day: date, after_batches: int, **arguments: int) -> None:
+    """A billing run to ``day`` in another process, killed with SIGKILL (for real) once it has
+    written ``after_batches`` batches; ``arguments`` go to ``run_billing`` (batch, planners)."""
+    extra = "".join(f", {name}={value}" for name, value in arguments.items())
+    script = (
+        "import sys; from datetime import date; from billfold.services.context import "
+        "Billfold; from billfold.services.billing_run import run_billing; "
+        f"run_billing(Billfold.open(sys.argv[1]), date({day.year}, {day.month}, {day.day}){extra})"
+    )
+    env = {**os.environ, "BILLFOLD_TEST_KILL_AFTER_BATCHES": str(after_batches)}
+    killed = subprocess.run(
+        [sys.executable, "-c", script, db_url], env=env, check=False, capture_output=True
+    )
+    assert killed.returncode == -9, killed.stderr.decode()[-2000:]

@@ -1,8 +1,5 @@
 """Billing runs on both engines: exactly once, catch-up, backfill, a real kill, revenue."""
 
-import os
-import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -14,9 +11,9 @@ from billfold.errors import BillfoldError, ClosedPeriod, InvalidInput
 from billfold.services import billing_run, contracts, invoicing, ledger, revenue
 from billfold.services.context import Billfold
 from billfold.services.invoice_queries import build_document
-from billfold.store.tables import billed_charges, invoices
+from billfold.store.tables import invoices
 
-from .billing_setup import SUB, contract, keys, load, make_world
+from .billing_setup import SUB, billed_per_contract, contract, keys, kill_run, load, make_world
 from .helpers import row_counts
 
 pytestmark = pytest.mark.integration
@@ -46,16 +43,8 @@ def test_rerun_bills_nothing_twice_and_catch_up_bills_each_period_once(world: Bi
         "3/sub:2026-04-01:2026-04-30",
     ]  # K-3 starts in February
     assert after_skip.lines == 6  # two missed periods for each contract, each once
-    with world.reading() as conn:
-        totals = dict(
-            conn.execute(
-                select(billed_charges.c.contract_id, func.count()).group_by(
-                    billed_charges.c.contract_id
-                )
-            ).all()
-        )
     # K-1 advance monthly from Jan 15: Jan (partial), Feb, Mar, Apr = 4 periods
-    assert sorted(totals.values()) == [3, 3, 4]
+    assert sorted(billed_per_contract(world).values()) == [3, 3, 4]
 
 
 def test_consolidated_invoice_names_the_end_customer(world: Billfold) -> None:
@@ -232,26 +221,12 @@ def test_a_killed_run_finishes_with_every_charge_billed_once(
             for n, c in zip(range(100, 130), ["DE1", "FR1", "GB1"] * 10, strict=True)
         ],
     )
-    script = (
-        "import sys; from datetime import date; from billfold.services.context import "
-        "Billfold; from billfold.services.billing_run import run_billing; "
-        "run_billing(Billfold.open(sys.argv[1]), date(2026, 3, 1), batch=10)"
-    )
-    env = {**os.environ, "BILLFOLD_TEST_KILL_AFTER_BATCHES": "1"}
-    killed = subprocess.run(
-        [sys.executable, "-c", script, db_url], env=env, check=False, capture_output=True
-    )
-    assert killed.returncode == -9  # SIGKILL, for real
+    kill_run(db_url, date(2026, 3, 1), 1, batch=10)
     partial = keys(world)
     assert partial
     billing_run.run_billing(world, date(2026, 3, 1))
     done = keys(world)
     assert set(partial) < set(done) and len(done) == len(set(done))
     with world.reading() as conn:
-        per_contract = conn.execute(
-            select(billed_charges.c.contract_id, func.count()).group_by(
-                billed_charges.c.contract_id
-            )
-        ).all()
         drafts = conn.execute(select(func.count()).select_from(invoices)).scalar_one()
-    assert all(n in (2, 3) for _, n in per_contract) and drafts > 0
+    assert all(n in (2, 3) for n in billed_per_contract(world).values()) and drafts > 0

@@ -1,16 +1,13 @@
 """Billing runs with planner processes write what a run in one process writes, on both engines."""
 
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from billfold.services import billing_run
 from billfold.services.billing_planners import PLANNERS_FROM_BATCHES, planners_for
@@ -19,7 +16,7 @@ from billfold.store.tables import audit_log, billed_charges, invoice_line_taxes,
 from billfold.store.tables import invoices as invoices_t
 
 from ..conftest import FIXED_NOW
-from .billing_setup import SUB, contract, keys, load, make_world
+from .billing_setup import SUB, billed_per_contract, contract, keys, kill_run, load, make_world
 
 pytestmark = pytest.mark.integration
 
@@ -110,27 +107,10 @@ def test_short_runs_and_private_databases_plan_in_process(bf: Billfold) -> None:
 def test_a_killed_run_with_planners_finishes_every_charge_once(bf: Billfold, db_url: str) -> None:
     make_world(bf)
     load(bf, *BOOK)
-    script = (
-        "import sys; from datetime import date; from billfold.services.context import "
-        "Billfold; from billfold.services.billing_run import run_billing; "
-        "run_billing(Billfold.open(sys.argv[1]), date(2026, 3, 1), batch=3, planners=2)"
-    )
-    env = {**os.environ, "BILLFOLD_TEST_KILL_AFTER_BATCHES": "2"}
-    killed = subprocess.run(
-        [sys.executable, "-c", script, db_url], env=env, check=False, capture_output=True
-    )
-    assert killed.returncode == -9, killed.stderr.decode()[-2000:]
+    kill_run(db_url, date(2026, 3, 1), 2, batch=3, planners=2)
     partial = keys(bf)
     assert partial
     billing_run.run_billing(bf, date(2026, 3, 1), planners=2)
     done = keys(bf)
     assert set(partial) < set(done) and len(done) == len(set(done))
-    with bf.reading() as conn:
-        per_contract = dict(
-            conn.execute(
-                select(billed_charges.c.contract_id, func.count()).group_by(
-                    billed_charges.c.contract_id
-                )
-            ).all()
-        )
-    assert len(per_contract) == 3 + len(BOOK)
+    assert len(billed_per_contract(bf)) == 3 + len(BOOK)

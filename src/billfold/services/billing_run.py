@@ -416,7 +416,7 @@ def _plan_drafts(
                 if n == 0:
                     row[3] += ln.amount.minor
         plan.lines += len(items)
-    plan.keys = [(key, cid, draft, amount) for key, cid, draft, amount in rows.values()]
+    plan.keys = [tuple(row) for row in rows.values()]
 
 
 def stored_key(contract_id: int, key: str) -> str:
