@@ -91,8 +91,9 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from billfold.services import billing_planners, billing_run
+from billfold.services import billing_run
 from billfold.services.context import Billfold
+from billfold.services.planners import planners_for
 from billfold.store.tables import (
     audit_head,
     audit_log,
@@ -221,7 +222,9 @@ def run(url: str, opts: Options, profile: Path | None) -> dict[str, Any]:
         "contracts_per_second": rate(result.contracts, seconds),
         "cpu_seconds": round(cpu, 3),  # this process only (not the PostgreSQL server)
         "planner_cpu_seconds": round(planner_cpu, 3),  # its planner processes
-        "planners": billing_planners.planners_for(app, planners, len(samples)),
+        "planners": planners_for(
+            app.engine, planners, len(samples), billing_run.PLANNERS_FROM_BATCHES
+        ),
         "contracts_per_cpu_second": rate(result.contracts, cpu + planner_cpu),
         "invoices_per_second": rate(result.drafts, seconds),
         "rows_written": written | {"total": total},

@@ -6,7 +6,10 @@ with and without VAT IDs), a five-product catalog with list and customer prices:
 
 * Phase A -- ``invoicing.create_drafts`` of N drafts with 3 lines each (two priced from the
   catalog, one with an explicit price), ``--batch`` drafts per transaction: drafts/second.
-* Phase B (the headline) -- ``invoicing.issue`` of all drafts, ``--batch`` per transaction:
+* Phase B (the headline) -- ``invoicing.issue`` of all drafts in one transaction, as
+  ``billfold invoices issue --all-drafts`` and ``billfold bill issue --run`` do (``--per-call``
+  issues that many per transaction instead), with the planner processes issuing chooses
+  (``--planners N`` sets them; ``--profile`` plans in this process):
   gapless number, journal entry and postings, invoice frozen, hash-chained audit row. Reported as
   invoices/second and rows written/second (invoices updated + journal entries + postings + audit
   rows + tax accounts created). Also its CPU seconds: this process's and, when the PostgreSQL
@@ -37,7 +40,6 @@ import cProfile
 import csv
 import io
 import json
-import multiprocessing
 import os
 import platform
 import pstats
@@ -63,7 +65,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.benchlib import SELLER, cpu_reference_seconds, initialise_seller
+from benchmarks.benchlib import SELLER, cpu_reference_seconds, in_process, initialise_seller
 
 from billfold.formats.invoice_json import InvoiceRequest, LineRequest
 from billfold.services import catalog, entities, invoicing
@@ -435,6 +437,7 @@ class PhaseTimes:
 
     wall: float = 0.0
     client_cpu: float = 0.0
+    planner_cpu: float = 0.0  # the planner processes' own (not their PostgreSQL backends')
     server_cpu: float | None = None
 
     def as_dict(self) -> dict[str, float | None]:
@@ -442,14 +445,22 @@ class PhaseTimes:
         return {
             "wall": round(self.wall, 3),
             "client_cpu": round(self.client_cpu, 3),
+            "planner_cpu": round(self.planner_cpu, 3),
             "server_cpu": server,
         }
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's children that have ended (the planners of an issue)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def phase_b(
     app: Billfold,
     ids: list[int],
-    batch: int,
+    per_call: int,
+    planners: int | None,
     counter: StatementCounter,
     profiler: cProfile.Profile | None,
 ) -> PhaseTimes:
@@ -459,17 +470,22 @@ def phase_b(
     times = PhaseTimes()
     server = 0.0
     readable = True
-    started, cpu_started = time.perf_counter(), time.process_time()
-    for start in range(0, len(ids), batch):
+    started, cpu_started, planners_started = (
+        time.perf_counter(),
+        time.process_time(),
+        children_cpu(),
+    )
+    for start in range(0, len(ids), per_call):
         with app.transaction() as tx:
             reader = backend_cpu_reader(tx.conn)
             before = reader() if reader else 0.0
-            invoicing.issue(tx, ids[start : start + batch])
+            invoicing.issue(tx, ids[start : start + per_call], planners=planners)
             if reader:
                 server += reader() - before
             readable = readable and reader is not None
     times.wall = time.perf_counter() - started
     times.client_cpu = time.process_time() - cpu_started
+    times.planner_cpu = children_cpu() - planners_started
     times.server_cpu = server if readable else None
     if profiler:
         profiler.disable()
@@ -615,7 +631,16 @@ def rate(count: float, seconds: float) -> float:
     return round(count / seconds, 1) if seconds > 0 else 0.0
 
 
-def run_engine(engine: str, n: int, batch: int, pid: int, profile: bool) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Options:
+    n: int
+    batch: int  # drafts per transaction in phase A
+    per_call: int  # documents per issue call (transaction) in phase B; 0: all in one
+    planners: int | None  # None: issuing's own choice
+    profile: bool
+
+
+def run_engine(engine: str, opts: Options, pid: int) -> dict[str, Any]:
     """Seed, phase A, snapshot, phase B, baseline on one engine; runs in its own process."""
     if engine == "sqlite":
         dbs = sqlite_databases()
@@ -625,13 +650,22 @@ def run_engine(engine: str, n: int, batch: int, pid: int, profile: bool) -> dict
             return {"engine": engine, "skipped": f"PostgreSQL not reachable: {problem}"}
         dbs = postgres_databases(admin, pid)
     try:
-        return _run(dbs, n, batch, profile)
+        return _run(dbs, opts)
     finally:
         dbs.cleanup()
 
 
-def _run(dbs: Databases, n: int, batch: int, profile: bool) -> dict[str, Any]:
-    result: dict[str, Any] = {"engine": dbs.engine, "n": n, "batch": batch}
+def _run(dbs: Databases, opts: Options) -> dict[str, Any]:
+    n, batch, profile = opts.n, opts.batch, opts.profile
+    per_call = opts.per_call or n
+    planners = 0 if profile else opts.planners
+    result: dict[str, Any] = {
+        "engine": dbs.engine,
+        "n": n,
+        "batch": batch,
+        "per_call": per_call,
+        "planners": planners,
+    }
     started = time.perf_counter()
     seed(dbs.url)
     result["seed_seconds"] = round(time.perf_counter() - started, 2)
@@ -654,7 +688,7 @@ def _run(dbs: Databases, n: int, batch: int, profile: bool) -> dict[str, Any]:
     counter.reset()
     profiler = cProfile.Profile() if profile else None
     console.log(f"[{dbs.engine}] phase B: issuing {n:,} invoices")
-    times_b = phase_b(app, ids, batch, counter, profiler)
+    times_b = phase_b(app, ids, per_call, planners, counter, profiler)
     seconds_b = times_b.wall
     after = table_counts(app)
     written = Written(*(after[k] - before[k] for k in before))
@@ -666,7 +700,9 @@ def _run(dbs: Databases, n: int, batch: int, profile: bool) -> dict[str, Any]:
         "seconds": round(seconds_b, 3),
         "invoices_per_second": rate(n, seconds_b),
         "times": times_b.as_dict(),
-        "invoices_per_cpu_second": rate(n, times_b.client_cpu + (times_b.server_cpu or 0.0)),
+        "invoices_per_cpu_second": rate(
+            n, times_b.client_cpu + times_b.planner_cpu + (times_b.server_cpu or 0.0)
+        ),
         "rows_written": vars(written) | {"total": written.total},
         "rows_per_second": rate(written.total, seconds_b),
         "sql": counter.summary(n),
@@ -717,7 +753,7 @@ def show(results: list[dict[str, Any]]) -> None:
     if not done:
         return
     n = done[0]["n"]
-    table = Table(title=f"Issue {n:,} invoices of 3 lines each (batches of {done[0]['batch']:,})")
+    table = Table(title=f"Issue {n:,} invoices of 3 lines each")
     table.add_column("figure")
     for r in done:
         table.add_column(r["engine"], justify="right")
@@ -739,9 +775,14 @@ def show(results: list[dict[str, Any]]) -> None:
     )
     row("phase B seconds", lambda r: f"{r['issue']['seconds']:.1f}")
     row(
-        "phase B CPU s (this process / PG backend)",
+        "phase B documents per call / planners",
+        lambda r: f"{r['per_call']:,} / {'auto' if r['planners'] is None else r['planners']}",
+    )
+    row(
+        "phase B CPU s (this process / planners / PG backend)",
         lambda r: (
             f"{r['issue']['times']['client_cpu']:.1f} / "
+            f"{r['issue']['times']['planner_cpu']:.1f} / "
             + (
                 "-"
                 if r["issue"]["times"]["server_cpu"] is None
@@ -803,7 +844,13 @@ def meets_targets(results: list[dict[str, Any]]) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--n", type=int, default=DEFAULT_N, help="invoices (issue figure: 100000)")
-    parser.add_argument("--batch", type=int, default=DEFAULT_BATCH, help="invoices per transaction")
+    parser.add_argument(
+        "--batch", type=int, default=DEFAULT_BATCH, help="drafts per transaction (phase A)"
+    )
+    parser.add_argument(
+        "--per-call", type=int, default=0, help="documents per issue transaction (0: all)"
+    )
+    parser.add_argument("--planners", type=int, help="planner processes (default: issuing's)")
     parser.add_argument("--engines", default="sqlite,postgresql", help="comma-separated")
     parser.add_argument("--profile", action="store_true", help="cProfile phase B (top 25)")
     parser.add_argument("--out", type=Path, default=OUT, help="JSON results file")
@@ -811,16 +858,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = sorted(set(engines) - {"sqlite", "postgresql"})
-    if unknown or args.n < 1 or args.batch < 1:
-        parser.error(f"engines are sqlite and postgresql (got {unknown}); n and batch >= 1")
+    if unknown or args.n < 1 or args.batch < 1 or args.per_call < 0:
+        parser.error(
+            f"engines are sqlite and postgresql (got {unknown}); n and batch >= 1, per-call >= 0"
+        )
+    opts = Options(args.n, args.batch, args.per_call, args.planners, args.profile)
 
-    results = []
-    spawn = multiprocessing.get_context("spawn")  # a fresh process per engine: RSS of its own
-    for engine in engines:
-        with spawn.Pool(1) as pool:
-            results.append(
-                pool.apply(run_engine, (engine, args.n, args.batch, os.getpid(), args.profile))
-            )
+    # a fresh process per engine (RSS of its own), not a daemon: issuing starts planners
+    results = [in_process(run_engine, engine, opts, os.getpid()) for engine in engines]
     show(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     meta = {

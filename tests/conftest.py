@@ -169,3 +169,21 @@ def bf(db_url: str) -> Iterator[Billfold]:
     app.clock = lambda: FIXED_NOW
     yield app
     app.engine.dispose()
+
+
+@pytest.fixture
+def twin(engine_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Billfold]:
+    """A second seeded database of the engine under test, for a run to compare with."""
+    if engine_name == "sqlite":
+        target = tmp_path / "twin.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), target)
+        url = f"sqlite:///{target}"
+    else:
+        pg = request.getfixturevalue("_postgres")
+        if pg is None:
+            pytest.skip("PostgreSQL not reachable")
+        url = pg.fresh()
+    app = Billfold.open(url, actor="tester")
+    app.clock = lambda: FIXED_NOW
+    yield app
+    app.engine.dispose()

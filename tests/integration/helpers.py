@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
 from billfold.domain.ledger import EntryDraft, PostingLine
 from billfold.money import Money
@@ -107,3 +107,13 @@ def aging_rows_minor(report: Any) -> Any:
         )
         for r in report.rows
     }
+
+
+def rows_of(bf: Billfold, *tables: Table) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of ``tables`` in primary-key order, ids included: what two databases that
+    must have been written alike are compared by."""
+    with bf.reading() as conn:
+        return {
+            t.name: [tuple(r) for r in conn.execute(select(t).order_by(*t.primary_key.columns))]
+            for t in tables
+        }

@@ -1,22 +1,19 @@
 """Billing runs with planner processes write what a run in one process writes, on both engines."""
 
-import shutil
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from billfold.services import billing_run
-from billfold.services.billing_planners import PLANNERS_FROM_BATCHES, planners_for
+from billfold.services.billing_run import PLANNERS_FROM_BATCHES
 from billfold.services.context import Billfold
+from billfold.services.planners import planners_for
 from billfold.store.tables import audit_log, billed_charges, invoice_line_taxes, invoice_lines
 from billfold.store.tables import invoices as invoices_t
 
-from ..conftest import FIXED_NOW
 from .billing_setup import SUB, billed_per_contract, contract, keys, kill_run, load, make_world
+from .helpers import rows_of
 
 pytestmark = pytest.mark.integration
 
@@ -29,38 +26,9 @@ BOOK = [  # 36 contracts of four payers, each payer's in three invoice groups
 ]
 
 
-@pytest.fixture
-def twin(engine_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Billfold]:
-    """A second seeded database of the engine under test, for a run to compare with."""
-    if engine_name == "sqlite":
-        target = tmp_path / "twin.db"
-        shutil.copyfile(request.getfixturevalue("_sqlite_template"), target)
-        url = f"sqlite:///{target}"
-    else:
-        pg = request.getfixturevalue("_postgres")
-        if pg is None:
-            pytest.skip("PostgreSQL not reachable")
-        url = pg.fresh()
-    app = Billfold.open(url, actor="tester")
-    app.clock = lambda: FIXED_NOW
-    yield app
-    app.engine.dispose()
-
-
 def contents(bf: Billfold) -> dict[str, list[Any]]:
     """What a run wrote, row by row, ids and audit chain included."""
-    tables = {
-        "invoices": invoices_t,
-        "lines": invoice_lines,
-        "taxes": invoice_line_taxes,
-        "billed": billed_charges,
-        "audit": audit_log,
-    }
-    with bf.reading() as conn:
-        return {
-            name: [tuple(r) for r in conn.execute(select(t).order_by(*t.primary_key.columns))]
-            for name, t in tables.items()
-        }
+    return rows_of(bf, invoices_t, invoice_lines, invoice_line_taxes, billed_charges, audit_log)
 
 
 def test_planners_write_what_one_process_writes(bf: Billfold, twin: Billfold) -> None:
@@ -96,12 +64,12 @@ def test_a_payer_that_cannot_be_billed_is_held_back_by_a_planner_too(
 
 
 def test_short_runs_and_private_databases_plan_in_process(bf: Billfold) -> None:
-    assert planners_for(bf, None, PLANNERS_FROM_BATCHES - 1) == 0
-    assert planners_for(bf, 3, 1) == 3
+    assert planners_for(bf.engine, None, PLANNERS_FROM_BATCHES - 1, PLANNERS_FROM_BATCHES) == 0
+    assert planners_for(bf.engine, 3, 1, PLANNERS_FROM_BATCHES) == 3
     memory = Billfold.open("sqlite://", check_schema=False)
-    assert planners_for(memory, 2, 100) == 0  # other processes cannot see it
+    assert planners_for(memory.engine, 2, 100, 1) == 0  # other processes cannot see it
     with pytest.raises(ValueError, match="0 or more"):
-        planners_for(bf, -1, 100)
+        planners_for(bf.engine, -1, 100, 1)
 
 
 def test_a_killed_run_with_planners_finishes_every_charge_once(bf: Billfold, db_url: str) -> None:

@@ -17,7 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from billfold.commands.common import open_app, out, parse_date, read_file
+from billfold.commands.common import IssuePlannersOpt, open_app, out, parse_date, read_file
 from billfold.errors import InvalidInput
 from billfold.services import billing_run, contracts, invoicing, revenue
 
@@ -169,13 +169,15 @@ def bill_review(run: Annotated[int | None, typer.Option("--run")] = None) -> Non
 
 
 @bill_app.command("issue")
-def bill_issue(run: Annotated[int, typer.Option("--run")]) -> None:
+def bill_issue(
+    run: Annotated[int, typer.Option("--run")], planners: IssuePlannersOpt = None
+) -> None:
     """Issue every draft of a run (numbers, postings, audit) in bulk."""
     app = open_app()
     with app.reading() as conn:
         ids = billing_run.run_draft_ids(conn, run)
     with app.transaction() as tx:
-        numbers = invoicing.issue(tx, ids).numbers
+        numbers = invoicing.issue(tx, ids, planners=planners).numbers
     out.print(
         f"Issued {len(numbers)} invoices"
         + (f", {numbers[0]} to {numbers[-1]}" if numbers else "")

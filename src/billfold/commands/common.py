@@ -5,12 +5,23 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Annotated
 
+import typer
 from rich.console import Console
 
 from billfold.config import load_settings
 from billfold.errors import InvalidInput
 from billfold.services.context import Billfold
+
+IssuePlannersOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=0,
+        help="Processes that plan the next batches while the documents are written "
+        "(default: one per core, up to 4, for 4 batches of 2,000 or more; 0: none).",
+    ),
+]
 
 # Piped output (logs, the demo) gets a wide page instead of Rich's 80-column default.
 _WIDTH = None if sys.stdout.isatty() else 150

@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from billfold.commands.common import err, open_app, out, parse_date, read_file, write_file
+from billfold.commands.common import (
+    IssuePlannersOpt,
+    err,
+    open_app,
+    out,
+    parse_date,
+    read_file,
+    write_file,
+)
 from billfold.errors import InvalidInput
 from billfold.formats.invoice_json import parse_invoice_json
 from billfold.services import catalog, fx, invoicing, lookups, tax_rates
@@ -160,7 +168,8 @@ def invoices_create(
     requests = parse_invoice_json(data, file.name)
     with open_app().transaction() as tx:
         result = invoicing.create_drafts(tx, requests, source=invoicing.file_ref_prefix(data))
-        numbers = invoicing.issue(tx, result.created).numbers if issue_now else []
+        # drafts of this very transaction: planner processes could not see them
+        numbers = invoicing.issue(tx, result.created, planners=0).numbers if issue_now else []
     out.print(
         f"{file.name}: {len(result.created)} draft(s) created"
         + (f", {len(result.existing)} already there" if result.existing else "")
@@ -182,6 +191,7 @@ def invoices_issue(
     all_drafts: Annotated[bool, typer.Option("--all-drafts")] = False,
     entity: EntityOpt = None,
     until: Annotated[str | None, typer.Option("--until", help="Drafts dated up to.")] = None,
+    planners: IssuePlannersOpt = None,
 ) -> None:
     """Issue drafts: gapless number, journal entry and audit row, all in one transaction."""
     with open_app().transaction() as tx:
@@ -191,7 +201,7 @@ def invoices_issue(
             ids = [_draft_id(n) for n in numbers]
         else:
             raise InvalidInput("name drafts (#ID) or give --all-drafts")
-        result = invoicing.issue(tx, ids)
+        result = invoicing.issue(tx, ids, planners=planners)
     if not result.numbers:
         out.print("No drafts to issue.")
     elif len(result.numbers) <= 20:

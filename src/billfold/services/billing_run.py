@@ -33,11 +33,11 @@ from billfold.formats.invoice_json import InvoiceRequest, LineRequest
 from billfold.money import Money
 from billfold.services import lookups
 from billfold.services.billing_inputs import approved_timesheets, usage_totals
-from billfold.services.billing_planners import planned, planners_for
 from billfold.services.context import Billfold, Tx, collector_paused
 from billfold.services.contracts import ContractModel, billed_keys, load_models
 from billfold.services.invoicing import DraftPlan, plan_drafts, write_drafts
 from billfold.services.ledger import ensure_open
+from billfold.services.planners import planned, planners_for
 from billfold.store.bulk import in_chunks, insert_tuples, values_in
 from billfold.store.tables import (
     billed_charges,
@@ -49,6 +49,7 @@ from billfold.store.tables import (
 )
 
 BATCH = 500
+PLANNERS_FROM_BATCHES = 16  # a shorter run plans in its own process (it would gain little)
 
 
 @dataclass
@@ -72,7 +73,7 @@ def run_billing(
     """Bill everything due up to ``run_date``; returns what the run created and held.
 
     ``planners``: worker processes that plan the next batches while this one writes (see
-    ``billing_planners``; default: one per core for a long run, none for a short one; 0: none).
+    ``planners``; default: one per core for a long run, none for a short one; 0: none).
     """
     with app.transaction() as tx:
         ent = lookups.entity(tx, entity) if entity else None
@@ -105,8 +106,9 @@ def run_billing(
     result = RunResult(run_id)
     kill_after = int(os.environ.get("BILLFOLD_TEST_KILL_AFTER_BATCHES", "0"))
     batches = _payer_batches(pairs, batch)
-    workers = planners_for(app, planners, len(batches))
-    with planned(app, run_id, run_date, batches, workers) as plans:
+    workers = planners_for(app.engine, planners, len(batches), PLANNERS_FROM_BATCHES)
+    tasks = [(run_id, run_date, chunk) for chunk in batches]
+    with planned(app.engine, app.actor, app.clock(), plan_batch, tasks, workers) as plans:
         for n, (chunk, plan) in enumerate(zip(batches, plans, strict=True), start=1):
             with collector_paused(), app.transaction() as tx:
                 if plan is None:  # no planners: plan in the batch's own transaction

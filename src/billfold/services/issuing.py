@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -33,6 +33,7 @@ from billfold.services import lookups
 from billfold.services.context import Tx, collector_paused
 from billfold.services.ledger import MinorEntry, MinorLine, ensure_open, post_minor_entries
 from billfold.services.parties import Seller, load_buyers, load_seller, party_to_json
+from billfold.services.planners import planned, planners_for
 from billfold.services.revenue import schedule_deferred
 from billfold.store.audit import CanonicalJson
 from billfold.store.bulk import (
@@ -55,6 +56,7 @@ from billfold.store.tables import (
 )
 
 BATCH = 2000
+PLANNERS_FROM_BATCHES = 4  # a shorter call plans in its own process (it would gain little)
 KIND = {"invoice": "Invoice", "credit_note": "Credit note", "debit_note": "Debit note"}
 ISSUED_COLUMNS = ("status", "number", "issued_at", "entry_id")
 PARTY_COLUMNS = ("invoice_id", "seller_json", "buyer_json")
@@ -65,17 +67,31 @@ class IssueResult:
     numbers: list[str]
 
 
-def issue(tx: Tx, invoice_ids: Sequence[int]) -> IssueResult:
-    """Issue drafts: number, freeze, post, audit. All of them, or none."""
-    numbers: list[str] = []
-    party_json: dict[tuple[str, int], str] = {}  # each party read and serialised once per call
+def issue(tx: Tx, invoice_ids: Sequence[int], *, planners: int | None = None) -> IssueResult:
+    """Issue drafts: number, freeze, post, audit. All of them, or none.
+
+    The drafts go in batches of ``BATCH``, numbered up front in this transaction (in each
+    batch, by issue date and id). Each batch is planned with reads only (``plan_batch``: its
+    journal entries, frozen parties and audit images) and written in order (``write_batch``).
+    ``planners``: worker processes that plan the next batches while this one writes (see
+    ``services.planners``; default: one per core for a long call, none for a short one)."""
+    ids = list(invoice_ids)
+    batches = [ids[start : start + BATCH] for start in range(0, len(ids), BATCH)]
     # a batch's cost follows its documents, not the tables' size; and its hundreds of
     # thousands of small tuples (no reference cycles among them) are not walked by the cyclic
     # collector again and again (context.collector_paused)
     with collector_paused(), index_lookups(tx.conn):
-        for start in range(0, len(invoice_ids), BATCH):
-            numbers += _issue_batch(tx, list(invoice_ids[start : start + BATCH]), party_json)
-    return IssueResult(numbers)
+        numbers, order = _number(tx, ids, batches)
+        engine = tx.conn.engine
+        workers = planners_for(engine, planners, len(batches), PLANNERS_FROM_BATCHES)
+        here = Tx(tx.conn, tx.actor, tx.now)  # what planning here looks up, for this call only
+        created: dict[str, int] = {}  # tax accounts this call created, which planners cannot see
+        tasks = ((chunk, {i: numbers[i] for i in chunk}, dict(created)) for chunk in batches)
+        with planned(engine, tx.actor, tx.now, plan_batch, tasks, workers) as plans:
+            for chunk, plan in zip(batches, plans, strict=True):
+                task = (chunk, {i: numbers[i] for i in chunk}, created)
+                write_batch(tx, _complete(tx, here, task, plan, created))
+    return IssueResult([numbers[i] for i in order])
 
 
 class _Head(NamedTuple):
@@ -102,10 +118,20 @@ class _Head(NamedTuple):
 _HEAD_COLUMNS = [invoices.c[name] for name in _Head._fields]
 
 
-def _issue_batch(tx: Tx, ids: list[int], party_json: dict[tuple[str, int], str]) -> list[str]:
-    conn = tx.conn
+def _heads(conn: Connection, ids: Sequence[int]) -> dict[int, _Head]:
     query = select(*_HEAD_COLUMNS).where(values_in(conn, invoices.c.id, ids))
-    heads = {r[0]: _Head._make(r) for r in conn.execute(query)}
+    return {r[0]: _Head._make(r) for r in conn.execute(query)}
+
+
+def _number(tx: Tx, ids: list[int], batches: list[list[int]]) -> tuple[dict[int, str], list[int]]:
+    """Check that every one of ``ids`` is a draft whose date is in an open period, and give
+    each its number: batch after batch, in each by issue date and id, from its entity's series
+    and fiscal year (the sequences stay locked until the transaction ends: no gaps). Returns
+    the numbers and the ids in the order they were numbered."""
+    conn = tx.conn
+    heads: dict[int, _Head] = {}
+    for chunk in in_chunks(ids):
+        heads.update(_heads(conn, chunk))
     missing = [i for i in ids if i not in heads]
     if missing:
         raise NotFound(f"no draft invoice with id {missing[0]}")
@@ -115,57 +141,143 @@ def _issue_batch(tx: Tx, ids: list[int], party_json: dict[tuple[str, int], str])
             f"invoice {not_draft[0].number} is already {not_draft[0].status}; "
             "issued documents never change"
         )
-    ordered = sorted(ids, key=lambda i: (heads[i].issue_date, i))
     sellers = {e: load_seller(conn, e) for e in {h.entity_id for h in heads.values()}}
     for entity_id, seller in sellers.items():
         ensure_open(
             tx,
             entity_id,
             seller.code,
-            list({h.issue_date for h in heads.values() if h.entity_id == entity_id}),
+            sorted({h.issue_date for h in heads.values() if h.entity_id == entity_id}),
         )
-    numbers = _assign_numbers(tx, [heads[i] for i in ordered], sellers)
-    cust_numbers: dict[int, str] = dict(
-        conn.execute(  # type: ignore[arg-type]
-            select(customers.c.id, customers.c.number).where(
-                values_in(conn, customers.c.id, {h.customer_id for h in heads.values()})
-            )
-        ).all()
-    )
-    new_buyers = [c for c in cust_numbers if ("buyer", c) not in party_json]
-    for buyer in load_buyers(conn, [cust_numbers[c] for c in new_buyers]).values():
-        party_json[("buyer", buyer.id)] = json.dumps(party_to_json(buyer.party))
-    for entity_id, seller in sellers.items():
-        if ("seller", entity_id) not in party_json:
-            party_json[("seller", entity_id)] = json.dumps(party_to_json(seller.party))
+    wanted: dict[tuple[int, str, int], list[int]] = defaultdict(list)
+    order = [i for chunk in batches for i in _by_date(chunk, heads)]
+    for iid in order:
+        h = heads[iid]
+        fy = fiscal_year(h.issue_date, sellers[h.entity_id].fiscal_year_start_month)
+        wanted[(h.entity_id, h.series, fy)].append(iid)
+    result: dict[int, str] = {}
+    for (entity_id, series, fy), group in sorted(wanted.items()):
+        last = _reserve(conn, entity_id, series, fy, len(group))
+        for offset, iid in enumerate(group, start=1):
+            result[iid] = f"{series}-{fy}-{last + offset:06d}"
+    return result, order
+
+
+def _by_date(ids: list[int], heads: dict[int, _Head]) -> list[int]:
+    """A batch's documents in the order they are numbered and written."""
+    return sorted(ids, key=lambda i: (heads[i].issue_date, i))
+
+
+@dataclass(slots=True)
+class IssuePlan:
+    """One batch of documents to issue as computed with reads only (``plan_batch``), in the
+    order they are numbered: their journal entries (``None``: a document of zero that posts
+    nothing), frozen parties ``(invoice id, seller JSON, buyer JSON)`` and audit images.
+    A plan is ``complete`` unless it met what its reader could not see: documents or credited
+    invoices of the writer's transaction, or tax accounts it has not created yet (``missing``)."""
+
+    ordered: list[int] = field(default_factory=list)
+    numbers: list[str] = field(default_factory=list)
+    entries: list[MinorEntry | None] = field(default_factory=list)
+    parties: list[tuple[int, str, str]] = field(default_factory=list)
+    audits: list[tuple[str, CanonicalJson]] = field(default_factory=list)  # doc type, image
+    complete: bool = True
+    missing: set[tuple[str, str]] = field(default_factory=set)
+
+
+def _complete(
+    tx: Tx,
+    here: Tx,
+    task: tuple[list[int], dict[int, str], dict[str, int]],
+    plan: IssuePlan | None,
+    created: dict[str, int],
+) -> IssuePlan:
+    """The plan of a batch, planned here (on the writer's connection, which sees its own
+    transaction) when a planner did not or could not. The tax accounts a batch needs for the
+    first time are created first, and named in ``created`` to the planners given a batch
+    from then on."""
+    if plan is not None and plan.complete:
+        return plan
+    plan = plan_batch(here, *task)
+    if plan.missing:
+        codes = ensure_tax_accounts(tx, plan.missing)
+        created.update(lookups.account_ids(here, codes.values()))
+        plan = plan_batch(here, *task)
+    if not plan.complete:  # pragma: no cover - the writer's connection sees everything
+        raise Conflict(f"documents {task[0][:3]}... could not be planned for issuing")
+    return plan
+
+
+def plan_batch(
+    tx: Tx, ids: list[int], numbers: dict[int, str], created: dict[str, int]
+) -> IssuePlan:
+    """The entries, frozen parties and audit images of the documents ``ids`` numbered
+    ``numbers``; reads only. ``created``: the ids of accounts the writer's transaction created
+    (a planner does not see them)."""
+    with index_lookups(tx.conn):  # a planner's connection too (see store.db.index_lookups)
+        return _plan(tx, ids, numbers, created)
+
+
+def _plan(tx: Tx, ids: list[int], numbers: dict[int, str], created: dict[str, int]) -> IssuePlan:
+    conn = tx.conn
+    heads = _heads(conn, ids)
+    if len(heads) < len(ids) or any(h.status != "draft" for h in heads.values()):
+        return IssuePlan(complete=False)  # drafts of a transaction this reader cannot see
+    ordered = _by_date(ids, heads)
+    party_json: dict[tuple[str, int], str] = tx.cache.setdefault("issue_party_json", {})
+    sellers: dict[int, Seller] = tx.cache.setdefault("issue_sellers", {})
+    for entity_id in {h.entity_id for h in heads.values()} - sellers.keys():
+        seller = sellers[entity_id] = load_seller(conn, entity_id)
+        party_json[("seller", entity_id)] = json.dumps(party_to_json(seller.party))
+    cust_numbers: dict[int, str] = tx.cache.setdefault("issue_customers", {})
+    new_customers = {h.customer_id for h in heads.values()} - cust_numbers.keys()
+    if new_customers:
+        cust_numbers.update(
+            conn.execute(  # type: ignore[arg-type]
+                select(customers.c.id, customers.c.number).where(
+                    values_in(conn, customers.c.id, new_customers)
+                )
+            ).all()
+        )
+        for buyer in load_buyers(conn, [cust_numbers[c] for c in new_customers]).values():
+            party_json[("buyer", buyer.id)] = json.dumps(party_to_json(buyer.party))
     deferred_account = lookups.account_by_role(tx, "deferred_revenue")[1]
     lines, taxes = _load_lines(conn, ids, deferred_account)
     credit_notes = [i for i in ids if heads[i].doc_type == "credit_note"]
     for iid, moves in _served_credits(conn, credit_notes, deferred_account).items():
         lines[iid] += moves
-    tax_accounts = ensure_tax_accounts(
-        tx, {(j, rate) for rows in taxes.values() for j, rate, tax in rows if tax}
-    )
+    tax_accounts = {
+        k: tax_account_code(*k)
+        for k in {(j, r) for rows in taxes.values() for j, r, t in rows if t}
+    }
+    missing = {k for k, code in tax_accounts.items() if not _account_known(tx, code, created)}
+    if missing:
+        return IssuePlan(complete=False, missing=missing)
     ar_account_id = lookups.account_by_role(tx, "ar_control")[0]
     accounts_by_code = lookups.account_ids(
         tx,
         {code for rows in lines.values() for code, _ in rows} | set(tax_accounts.values()),
     )
     corrected = _numbers_of(conn, {h.corrects_id for h in heads.values() if h.corrects_id})
-    entries: list[MinorEntry | None] = []
+    if None in corrected.values():
+        return IssuePlan(complete=False)  # an invoice issued by the writer's transaction
+    snapshots = _SellerSnapshots(party_json, sellers)
+    plan = IssuePlan(ordered)
     for iid in ordered:
         h = heads[iid]
         number = numbers[iid]
+        customer = cust_numbers[h.customer_id]
         if h.doc_type == "credit_note":  # posted against the invoice it credits
             assert h.corrects_id is not None  # drafts of credit notes always name it
             sign, item_type, item_ref = -1, "invoice", corrected[h.corrects_id]
         else:
             sign, item_type, item_ref = 1, h.doc_type, number
-        entries.append(
+        plan.numbers.append(number)
+        plan.entries.append(
             build_entry(
                 h,
                 number,
-                cust_numbers[h.customer_id],
+                customer,
                 lines[iid],
                 taxes[iid],
                 tax_accounts,
@@ -176,11 +288,36 @@ def _issue_batch(tx: Tx, ids: list[int], party_json: dict[tuple[str, int], str])
                 ar_account_id,
             )
         )
-    snapshots = _SellerSnapshots(party_json, sellers)
+        plan.audits.append((h.doc_type, issue_image(h, customer)))
+    plan.parties = [
+        (iid, snapshots.of(heads[iid], numbers[iid]), party_json[("buyer", heads[iid].customer_id)])
+        for iid in sorted(ordered)
+    ]
+    return plan
+
+
+def _account_known(tx: Tx, code: str, created: dict[str, int]) -> bool:
+    """Whether account ``code`` exists, for this reader or as one the writer created; its id
+    goes into ``lookups.account_ids``' cache."""
+    known: dict[str, int] = tx.cache.setdefault("account_ids", {})
+    if code not in known:
+        found = created.get(code)
+        if found is None:
+            found = tx.conn.execute(select(accounts.c.id).where(accounts.c.code == code)).scalar()
+        if found is None:
+            return False
+        known[code] = int(found)
+    return True
+
+
+def write_batch(tx: Tx, plan: IssuePlan) -> None:
+    """Store a planned batch: the journal entries, each document's number, status and entry,
+    its frozen parties (``invoice_parties``, in id order: appended at the table's end), the
+    revenue schedules of deferred lines, and an audit row per document."""
+    conn = tx.conn
+    ar_account_id = lookups.account_by_role(tx, "ar_control")[0]
 
     def freeze(entry_ids: Sequence[int]) -> None:
-        """Number, status and entry of every document of the batch, and its frozen parties
-        (``invoice_parties``, in id order: appended at the table's end)."""
         next_entry = iter(entry_ids).__next__
         now = driver_form(conn, invoices, "issued_at")(tx.now)  # the rest are ints and text
         update_tuples(
@@ -189,44 +326,21 @@ def _issue_batch(tx: Tx, ids: list[int], party_json: dict[tuple[str, int], str])
             "id",
             ISSUED_COLUMNS,
             [
-                (
-                    iid,
-                    "issued",
-                    numbers[iid],
-                    now,
-                    next_entry() if entry is not None else None,
-                )
-                for iid, entry in zip(ordered, entries, strict=True)
+                (iid, "issued", number, now, next_entry() if entry is not None else None)
+                for iid, number, entry in zip(plan.ordered, plan.numbers, plan.entries, strict=True)
             ],
             ready=True,
         )
-        insert_tuples(
-            conn,
-            invoice_parties,
-            PARTY_COLUMNS,
-            [
-                (
-                    iid,
-                    snapshots.of(heads[iid], numbers[iid]),
-                    party_json[("buyer", heads[iid].customer_id)],
-                )
-                for iid in sorted(ordered)
-            ],
-            ready=True,
-        )
+        insert_tuples(conn, invoice_parties, PARTY_COLUMNS, plan.parties, ready=True)
 
-    postable = [e for e in entries if e is not None]
+    postable = [e for e in plan.entries if e is not None]
     if postable:
         post_minor_entries(tx, postable, ar_account_id, before_postings=freeze)
     else:
         freeze([])
-    schedule_deferred(tx, ordered)
-    for iid in ordered:
-        h = heads[iid]
-        tx.audit(
-            "issue", h.doc_type, numbers[iid], after=issue_image(h, cust_numbers[h.customer_id])
-        )
-    return [numbers[i] for i in ordered]
+    schedule_deferred(tx, plan.ordered)
+    for number, (doc_type, image) in zip(plan.numbers, plan.audits, strict=True):
+        tx.audit("issue", doc_type, number, after=image)
 
 
 def issue_image(h: _Head, customer: str) -> CanonicalJson:
@@ -290,19 +404,6 @@ class _SellerSnapshots:
 def fiscal_year(day: date, start_month: int) -> int:
     """Fiscal years are named by the calendar year they start in."""
     return day.year if day.month >= start_month else day.year - 1
-
-
-def _assign_numbers(tx: Tx, heads: list[Any], sellers: dict[int, Seller]) -> dict[int, str]:
-    wanted: dict[tuple[int, str, int], list[Any]] = defaultdict(list)
-    for h in heads:
-        fy = fiscal_year(h.issue_date, sellers[h.entity_id].fiscal_year_start_month)
-        wanted[(h.entity_id, h.series, fy)].append(h)
-    result: dict[int, str] = {}
-    for (entity_id, series, fy), group in sorted(wanted.items()):
-        last = _reserve(tx.conn, entity_id, series, fy, len(group))
-        for offset, h in enumerate(group, start=1):
-            result[h.id] = f"{series}-{fy}-{last + offset:06d}"
-    return result
 
 
 def _reserve(conn: Connection, entity_id: int, series: str, fy: int, count: int) -> int:

@@ -99,7 +99,12 @@ def make_engine(url: str, *, check: bool = True) -> Engine:
     if check:
         try:
             with engine.connect() as conn:
+                # as a reader: on SQLite a check that took the write lock would fail while
+                # another process writes (a planner opens its connection during its job's
+                # write transaction)
+                read_only(conn)
                 conn.execute(text("SELECT 1"))
+                conn.info.pop(READ_ONLY, None)
         except OperationalError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise DatabaseUnavailable(f"cannot reach database {safe_url(url)}: {reason}") from None
