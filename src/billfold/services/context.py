@@ -72,6 +72,13 @@ class Tx:
             AuditEvent(self.actor, action, entity_type, str(entity_ref), before, after)
         )
 
+    def flush_audit(self) -> None:
+        """Chain the audit events so far onto the log now, inside the transaction (the rows and
+        hashes are those the commit would have written): for a bulk step, whose events would
+        otherwise all wait in memory until the end."""
+        append_events(self.conn, self.now.isoformat(), self.events)
+        self.events.clear()
+
 
 @dataclass
 class Billfold:
@@ -103,7 +110,7 @@ class Billfold:
             with self.engine.begin() as conn:
                 tx = Tx(conn, self.actor, self.clock())
                 yield tx
-                append_events(conn, tx.now.isoformat(), tx.events)
+                tx.flush_audit()
         except DBAPIError as exc:
             raise _database_error(exc, str(self.engine.url)) from None
 

@@ -57,7 +57,6 @@ from billfold.money import Money
 from billfold.services.context import Billfold, Tx
 from billfold.services.mailer import MailRejected, MailSender, MailServerUnavailable, OutgoingMail
 from billfold.services.parties import Seller, load_seller
-from billfold.store.audit import append_events
 from billfold.store.tables import (
     customer_contacts,
     customers,
@@ -659,7 +658,7 @@ def _unit(app: Billfold, conn: Connection) -> Iterator[Tx]:
     with conn.begin():
         tx = Tx(conn, app.actor, app.clock())
         yield tx
-        append_events(conn, tx.now.isoformat(), tx.events)
+        tx.flush_audit()
 
 
 def _record_sent(tx: Tx, run_id: int, r: _Rendered, message_id: str) -> bool:

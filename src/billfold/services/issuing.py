@@ -341,6 +341,7 @@ def write_batch(tx: Tx, plan: IssuePlan) -> None:
     schedule_deferred(tx, plan.ordered)
     for number, (doc_type, image) in zip(plan.numbers, plan.audits, strict=True):
         tx.audit("issue", doc_type, number, after=image)
+    tx.flush_audit()  # a long call's audit rows do not wait in memory for the commit
 
 
 def issue_image(h: _Head, customer: str) -> CanonicalJson:
