@@ -72,12 +72,23 @@ def test_planners_issue_what_one_process_issues(
     for app in (bf, twin):
         seed_invoicing(app)
     # first call: the tax accounts are new, made by the writer as the batches need them (the
-    # batches planned before that are planned again in the writer); second call: all there
-    for first, count in ((0, 30), (30, 26)):
-        serial = issue(bf, list(create(bf, *docs(first, count), issue=False)), 0)
-        parallel = issue(twin, list(create(twin, *docs(first, count), issue=False)), 2)
-        assert parallel == serial and len(serial) == count
-    assert serial[-1] == "INV-2026-000056"
+    # batches planned before that are planned again in the writer); second call: all there,
+    # and debit notes to invoices of the first call among the invoices
+    debit_notes = [
+        invoice(
+            CUSTOMERS[n % len(CUSTOMERS)],
+            {"description": "Late fee", "quantity": "1", "unit_price": "15"},
+            doc_type="debit_note",
+            corrects=f"INV-2026-{n + 1:06d}",
+            ref=f"debit-{n}",
+        )
+        for n in range(0, 30, 6)
+    ]
+    for batch in (docs(0, 30), docs(30, 10) + debit_notes + docs(40, 11)):
+        serial = issue(bf, list(create(bf, *batch, issue=False)), 0)
+        parallel = issue(twin, list(create(twin, *batch, issue=False)), 2)
+        assert parallel == serial and len(serial) == len(batch)
+    assert "INV-2026-000051" in serial and "DN-2026-000005" in serial
     assert contents(twin) == contents(bf)
     with bf.reading() as conn:
         codes = {r[0] for r in conn.execute(accounts.select().with_only_columns(accounts.c.code))}
@@ -117,3 +128,5 @@ def test_a_refused_issue_with_planners_changes_nothing(
     with pytest.raises(Exception, match=f"{issued} is already issued"):
         issue(bf, [*ids, issued_id], 2)
     assert contents(bf) == before
+    # a draft named twice is issued once, and no number is skipped
+    assert issue(bf, [*ids, ids[0]], 2) == [f"INV-2026-{n:06d}" for n in range(2, 14)]

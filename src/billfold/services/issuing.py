@@ -75,7 +75,7 @@ def issue(tx: Tx, invoice_ids: Sequence[int], *, planners: int | None = None) ->
     journal entries, frozen parties and audit images) and written in order (``write_batch``).
     ``planners``: worker processes that plan the next batches while this one writes (see
     ``services.planners``; default: one per core for a long call, none for a short one)."""
-    ids = list(invoice_ids)
+    ids = list(dict.fromkeys(invoice_ids))  # a document named twice is issued once
     batches = [ids[start : start + BATCH] for start in range(0, len(ids), BATCH)]
     # a batch's cost follows its documents, not the tables' size; and its hundreds of
     # thousands of small tuples (no reference cycles among them) are not walked by the cyclic
@@ -258,8 +258,9 @@ def _plan(tx: Tx, ids: list[int], numbers: dict[int, str], created: dict[str, in
         tx,
         {code for rows in lines.values() for code, _ in rows} | set(tax_accounts.values()),
     )
-    corrected = _numbers_of(conn, {h.corrects_id for h in heads.values() if h.corrects_id})
-    if None in corrected.values():
+    credited = {h.corrects_id for h in heads.values() if h.corrects_id}
+    corrected = _numbers_of(conn, credited)
+    if any(corrected.get(i) is None for i in credited):
         return IssuePlan(complete=False)  # an invoice issued by the writer's transaction
     snapshots = _SellerSnapshots(party_json, sellers)
     plan = IssuePlan(ordered)
