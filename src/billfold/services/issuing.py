@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -118,6 +118,20 @@ class _Head(NamedTuple):
 _HEAD_COLUMNS = [invoices.c[name] for name in _Head._fields]
 
 
+class _Numbered(NamedTuple):
+    """What numbering reads of each document of an issue call (all of them at once)."""
+
+    id: int
+    entity_id: int
+    status: str
+    series: str
+    number: str | None
+    issue_date: date
+
+
+_NUMBERED_COLUMNS = [invoices.c[name] for name in _Numbered._fields]
+
+
 def _heads(conn: Connection, ids: Sequence[int]) -> dict[int, _Head]:
     query = select(*_HEAD_COLUMNS).where(values_in(conn, invoices.c.id, ids))
     return {r[0]: _Head._make(r) for r in conn.execute(query)}
@@ -129,9 +143,10 @@ def _number(tx: Tx, ids: list[int], batches: list[list[int]]) -> tuple[dict[int,
     and fiscal year (the sequences stay locked until the transaction ends: no gaps). Returns
     the numbers and the ids in the order they were numbered."""
     conn = tx.conn
-    heads: dict[int, _Head] = {}
+    heads: dict[int, _Numbered] = {}
     for chunk in in_chunks(ids):
-        heads.update(_heads(conn, chunk))
+        query = select(*_NUMBERED_COLUMNS).where(values_in(conn, invoices.c.id, chunk))
+        heads.update((r[0], _Numbered._make(r)) for r in conn.execute(query))
     missing = [i for i in ids if i not in heads]
     if missing:
         raise NotFound(f"no draft invoice with id {missing[0]}")
@@ -163,7 +178,7 @@ def _number(tx: Tx, ids: list[int], batches: list[list[int]]) -> tuple[dict[int,
     return result, order
 
 
-def _by_date(ids: list[int], heads: dict[int, _Head]) -> list[int]:
+def _by_date(ids: list[int], heads: Mapping[int, _Numbered | _Head]) -> list[int]:
     """A batch's documents in the order they are numbered and written."""
     return sorted(ids, key=lambda i: (heads[i].issue_date, i))
 
