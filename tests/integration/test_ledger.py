@@ -101,6 +101,33 @@ def test_posted_entries_are_immutable_in_the_database(bf: Billfold) -> None:
             tx.conn.execute(text(sql))
 
 
+def test_a_posting_belongs_to_its_entrys_entity_and_date_in_the_database(bf: Billfold) -> None:
+    """A posting copies its entry's entity and date; the database refuses one that differs
+    (migration 0016's foreign key), however it is written."""
+    load_customers(bf)
+    with bf.transaction() as tx:
+        entry_id = ledger.post_entry(tx, sale("C1", "INV-1", "10.00"))
+    with bf.reading() as conn:
+        account_id = conn.execute(text("SELECT id FROM accounts WHERE code = '4000'")).scalar()
+        entity_id, day = conn.execute(
+            text(f"SELECT entity_id, entry_date FROM journal_entries WHERE id = {entry_id}")
+        ).one()
+    insert = text(
+        "INSERT INTO postings (entry_id, line_no, entity_id, entry_date, account_id, currency, "
+        "amount_minor, functional_minor) VALUES (:entry, 9, :entity, :day, :account, 'EUR', 0, 0)"
+    )
+    other_day = date(2026, 11, 3) if str(day) != "2026-11-03" else date(2026, 11, 4)
+    for entity, when in ((entity_id, other_day), (entity_id + 1000, day)):
+        with pytest.raises(Conflict, match="(?i)foreign key"), bf.transaction() as tx:
+            tx.conn.execute(
+                insert, {"entry": entry_id, "entity": entity, "day": when, "account": account_id}
+            )
+    with bf.transaction() as tx:  # the entry's own entity and date are accepted
+        tx.conn.execute(
+            insert, {"entry": entry_id, "entity": entity_id, "day": day, "account": account_id}
+        )
+
+
 def test_reversal_is_the_only_correction(bf: Billfold) -> None:
     load_customers(bf)
     with bf.transaction() as tx:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -222,7 +223,8 @@ journal_entries = Table(
     Column("reverses_id", Id, ForeignKey("journal_entries.id"), unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("actor", String(100), nullable=False),
-    Index("ix_journal_entries_entity_date", "entity_id", "entry_date"),
+    # by entity and date; with the id, the key that postings reference (migration 0016)
+    Index("uq_journal_entries_entity_date_id", "entity_id", "entry_date", "id", unique=True),
     Index("ix_journal_entries_source", "source_type", "source_ref"),
 )
 
@@ -230,10 +232,11 @@ postings = Table(
     "postings",
     metadata,
     _id(),
-    Column("entry_id", Id, ForeignKey("journal_entries.id"), nullable=False),
+    Column("entry_id", Id, nullable=False),
     Column("line_no", Integer, nullable=False),
-    # entity and date are copied from the entry so that balances need no join
-    Column("entity_id", Id, ForeignKey("legal_entities.id"), nullable=False),
+    # entity and date are copied from the entry so that balances need no join; the foreign key
+    # below holds them to the entry's (and the entity to the legal entities through it)
+    Column("entity_id", Id, nullable=False),
     Column("entry_date", Date, nullable=False),
     Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
     Column("currency", String(3), nullable=False),
@@ -244,6 +247,10 @@ postings = Table(
     Column("item_ref", String(80)),
     Column("memo", String(400)),
     UniqueConstraint("entry_id", "line_no"),
+    ForeignKeyConstraint(
+        ["entity_id", "entry_date", "entry_id"],
+        ["journal_entries.entity_id", "journal_entries.entry_date", "journal_entries.id"],
+    ),
     Index("ix_postings_account_date", "account_id", "entry_date"),
     # (0006's ix_postings_ar_items is gone since 0008: the aging reads ar_items)
     Index("ix_postings_item", "customer_id", "item_type", "item_ref"),
