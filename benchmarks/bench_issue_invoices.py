@@ -43,12 +43,9 @@ import json
 import os
 import platform
 import pstats
-import re
 import resource
-import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,15 +54,27 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.benchlib import SELLER, cpu_reference_seconds, in_process, initialise_seller
+from benchmarks.benchlib import (
+    SELLER,
+    Databases,
+    cpu_reference_seconds,
+    in_process,
+    initialise_seller,
+    peak_rss_mib,
+    postgres_admin,
+    postgres_databases,
+    psycopg_connect,
+    rate,
+    sqlite_databases,
+    statement_kind,
+)
 
 from billfold.formats.invoice_json import InvoiceRequest, LineRequest
 from billfold.services import catalog, entities, invoicing
@@ -74,9 +83,6 @@ from billfold.services.customers import import_customers
 from billfold.store.tables import accounts, audit_head, audit_log, invoices, journal_entries
 from billfold.store.tables import postings as postings_table
 
-PG_SERVER_URL = os.environ.get(
-    "BILLFOLD_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 DEFAULT_N = 20_000
 DEFAULT_BATCH = 2_000
 CUSTOMERS = 1_000
@@ -217,16 +223,6 @@ def invoice_requests(start: int, count: int, numbers: Sequence[str]) -> list[Inv
 
 # --- measuring -------------------------------------------------------------------------------
 
-_TABLE = re.compile(r"\b(?:INTO|UPDATE|FROM)\s+\"?(\w+)", re.IGNORECASE)
-
-
-def statement_kind(statement: str) -> str:
-    """``SELECT prices``, ``INSERT postings``, ``BEGIN`` ...: verb and first table named."""
-    words = statement.split(None, 1)
-    verb = words[0].upper() if words else "?"
-    found = _TABLE.search(statement)
-    return f"{verb} {found.group(1)}" if found else verb
-
 
 def parameter_sets(parameters: Any, executemany: bool) -> int:
     """How often the database runs the statement: once per parameter set of an executemany
@@ -305,78 +301,7 @@ class StatementCounter:
         }
 
 
-def peak_rss_mib() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
 # --- databases -------------------------------------------------------------------------------
-
-
-@dataclass
-class Databases:
-    """The database under test and its scratch copy (for the baseline), and how to drop them."""
-
-    engine: str
-    url: str
-    scratch_url: str
-    snapshot: Callable[[], None]
-    cleanup: Callable[[], None]
-
-
-def sqlite_databases() -> Databases:
-    tmp = Path(tempfile.mkdtemp(prefix="bench_issue_"))
-    main, scratch = tmp / "billfold.db", tmp / "scratch.db"
-
-    def snapshot() -> None:
-        with sqlite3.connect(main) as src, sqlite3.connect(scratch) as dst:
-            src.backup(dst)
-
-    return Databases(
-        "sqlite",
-        f"sqlite:///{main}",
-        f"sqlite:///{scratch}",
-        snapshot,
-        lambda: shutil.rmtree(tmp, ignore_errors=True),
-    )
-
-
-def postgres_admin() -> tuple[Engine | None, str | None]:
-    admin = create_engine(
-        PG_SERVER_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
-    )
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        admin.dispose()
-        return None, str(exc).strip().splitlines()[0]
-    return admin, None
-
-
-def postgres_databases(admin: Engine, pid: int) -> Databases:
-    name, scratch = f"bench_{pid}", f"bench_{pid}_base"
-    server = make_url(PG_SERVER_URL)
-
-    def url(db: str) -> str:
-        return server.set(database=db).render_as_string(hide_password=False)
-
-    def ddl(sql: str) -> None:
-        with admin.connect() as conn:
-            conn.execute(text(sql))
-
-    def cleanup() -> None:
-        for db in (scratch, name):
-            ddl(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        admin.dispose()
-
-    ddl(f'CREATE DATABASE "{name}"')
-    return Databases(
-        "postgresql",
-        url(name),
-        url(scratch),
-        lambda: ddl(f'CREATE DATABASE "{scratch}" TEMPLATE "{name}"'),
-        cleanup,
-    )
 
 
 # --- the phases ------------------------------------------------------------------------------
@@ -581,18 +506,11 @@ def baseline_sqlite(main_url: str, scratch_url: str, audit_from: int) -> tuple[i
     return rows, elapsed
 
 
-def _psycopg_connect(url: str) -> psycopg.Connection[Any]:
-    u = make_url(url)
-    return psycopg.connect(
-        host=u.host, port=u.port, user=u.username, password=u.password, dbname=u.database
-    )
-
-
 def baseline_postgres(main_url: str, scratch_url: str, audit_from: int) -> tuple[int, float]:
     """COPY of the rows phase B wrote into the scratch copy; returns (rows, seconds)."""
     rows = 0
     elapsed = 0.0
-    with _psycopg_connect(main_url) as src, _psycopg_connect(scratch_url) as dst:
+    with psycopg_connect(main_url) as src, psycopg_connect(scratch_url) as dst:
         # The tax accounts phase B created after the snapshot (not timed).
         cols = ", ".join(c.name for c in accounts.columns)
         have = dst.execute("SELECT coalesce(max(id), 0) FROM accounts").fetchone()
@@ -627,10 +545,6 @@ def baseline_postgres(main_url: str, scratch_url: str, audit_from: int) -> tuple
 # --- one engine ------------------------------------------------------------------------------
 
 
-def rate(count: float, seconds: float) -> float:
-    return round(count / seconds, 1) if seconds > 0 else 0.0
-
-
 @dataclass(frozen=True)
 class Options:
     n: int
@@ -643,7 +557,7 @@ class Options:
 def run_engine(engine: str, opts: Options, pid: int) -> dict[str, Any]:
     """Seed, phase A, snapshot, phase B, baseline on one engine; runs in its own process."""
     if engine == "sqlite":
-        dbs = sqlite_databases()
+        dbs = sqlite_databases("bench_issue_")
     else:
         admin, problem = postgres_admin()
         if admin is None:
