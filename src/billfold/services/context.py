@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from billfold.config import Settings, load_settings
 from billfold.errors import Conflict, DatabaseUnavailable, ImmutableRecord
 from billfold.store.audit import AuditEvent, append_events
-from billfold.store.db import READ_ONLY, make_engine, read_only, safe_url
+from billfold.store.db import make_engine, read_only, safe_url
 from billfold.store.migrate import require_current_schema
 
 
@@ -118,12 +118,8 @@ class Billfold:
     def reading(self) -> Iterator[Connection]:
         """A read-only connection for reports (no audit, no writes): it sees the last commit and
         never holds up a writer (SQLite: no write lock; PostgreSQL: a READ ONLY transaction)."""
-        with self.engine.connect() as conn:
-            read_only(conn)
-            try:
-                yield conn
-            finally:
-                conn.info.pop(READ_ONLY, None)
+        with self.engine.connect() as conn, read_only(conn):
+            yield conn
 
 
 def _database_error(exc: DBAPIError, url: str) -> Exception:

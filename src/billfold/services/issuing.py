@@ -89,8 +89,9 @@ def issue(tx: Tx, invoice_ids: Sequence[int], *, planners: int | None = None) ->
         tasks = ((chunk, {i: numbers[i] for i in chunk}, dict(created)) for chunk in batches)
         with planned(engine, tx.actor, tx.now, plan_batch, tasks, workers) as plans:
             for chunk, plan in zip(batches, plans, strict=True):
-                task = (chunk, {i: numbers[i] for i in chunk}, created)
-                write_batch(tx, _complete(tx, here, task, plan, created))
+                if plan is None or not plan.complete:
+                    plan = _plan_here(tx, here, chunk, numbers, created)
+                write_batch(tx, plan)
     return IssueResult([numbers[i] for i in order])
 
 
@@ -200,26 +201,20 @@ class IssuePlan:
     missing: set[tuple[str, str]] = field(default_factory=set)
 
 
-def _complete(
-    tx: Tx,
-    here: Tx,
-    task: tuple[list[int], dict[int, str], dict[str, int]],
-    plan: IssuePlan | None,
-    created: dict[str, int],
+def _plan_here(
+    tx: Tx, here: Tx, chunk: list[int], numbers: dict[int, str], created: dict[str, int]
 ) -> IssuePlan:
-    """The plan of a batch, planned here (on the writer's connection, which sees its own
-    transaction) when a planner did not or could not. The tax accounts a batch needs for the
-    first time are created first, and named in ``created`` to the planners given a batch
-    from then on."""
-    if plan is not None and plan.complete:
-        return plan
+    """A batch planned on the writer's connection, which sees its own transaction (when no
+    planner planned it, or one could not). The tax accounts the batch needs for the first time
+    are created first, and named in ``created`` to the planners given a batch from then on."""
+    task = (chunk, {i: numbers[i] for i in chunk}, created)
     plan = plan_batch(here, *task)
     if plan.missing:
         codes = ensure_tax_accounts(tx, plan.missing)
         created.update(lookups.account_ids(here, codes.values()))
         plan = plan_batch(here, *task)
     if not plan.complete:  # pragma: no cover - the writer's connection sees everything
-        raise Conflict(f"documents {task[0][:3]}... could not be planned for issuing")
+        raise Conflict(f"documents {chunk[:3]}... could not be planned for issuing")
     return plan
 
 
@@ -265,7 +260,8 @@ def _plan(tx: Tx, ids: list[int], numbers: dict[int, str], created: dict[str, in
         k: tax_account_code(*k)
         for k in {(j, r) for rows in taxes.values() for j, r, t in rows if t}
     }
-    missing = {k for k, code in tax_accounts.items() if not _account_known(tx, code, created)}
+    known = lookups.existing_account_ids(tx, tax_accounts.values(), created=created)
+    missing = {k for k, code in tax_accounts.items() if code not in known}
     if missing:
         return IssuePlan(complete=False, missing=missing)
     ar_account_id = lookups.account_by_role(tx, "ar_control")[0]
@@ -310,20 +306,6 @@ def _plan(tx: Tx, ids: list[int], numbers: dict[int, str], created: dict[str, in
         for iid in sorted(ordered)
     ]
     return plan
-
-
-def _account_known(tx: Tx, code: str, created: dict[str, int]) -> bool:
-    """Whether account ``code`` exists, for this reader or as one the writer created; its id
-    goes into ``lookups.account_ids``' cache."""
-    known: dict[str, int] = tx.cache.setdefault("account_ids", {})
-    if code not in known:
-        found = created.get(code)
-        if found is None:
-            found = tx.conn.execute(select(accounts.c.id).where(accounts.c.code == code)).scalar()
-        if found is None:
-            return False
-        known[code] = int(found)
-    return True
 
 
 def write_batch(tx: Tx, plan: IssuePlan) -> None:

@@ -5,7 +5,7 @@ Results are cached on the unit of work, so a bulk use case asks the database onc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +102,27 @@ def account_ids(tx: Tx, codes: Iterable[str]) -> dict[str, int]:
                 parts.append(f"inactive account(s) {', '.join(sorted(inactive))}")
             raise NotFound("; ".join(parts) + " (see `billfold accounts list`)")
     return cache
+
+
+def existing_account_ids(
+    tx: Tx, codes: Iterable[str], *, created: Mapping[str, int] | None = None
+) -> dict[str, int]:
+    """The ids of those of ``codes`` that are accounts (the others left out, no error), into
+    the cache ``account_ids`` reads: ``created`` names accounts that exist but that this
+    connection may not see yet (made by a transaction it does not read, as a planner's)."""
+    cache: dict[str, int] = tx.cache.setdefault("account_ids", {})
+    wanted = set(codes)
+    for code, id_ in (created or {}).items():
+        if code in wanted:
+            cache.setdefault(code, id_)
+    missing = sorted(wanted - cache.keys())
+    if missing:
+        cache.update(
+            tx.conn.execute(  # type: ignore[arg-type]
+                select(accounts.c.code, accounts.c.id).where(accounts.c.code.in_(missing))
+            ).all()
+        )
+    return {code: cache[code] for code in wanted if code in cache}
 
 
 def account_by_role(conn: Connection | Tx, role: str) -> tuple[int, str]:

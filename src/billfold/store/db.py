@@ -31,15 +31,21 @@ def safe_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
-READ_ONLY = "billfold_read_only"  # Connection.info flag set by Billfold.reading()
+READ_ONLY = "billfold_read_only"  # Connection.info flag set by read_only()
 
 
-def read_only(conn: Any) -> None:
-    """Mark ``conn`` (before its first statement) as a reader: on SQLite its transactions begin
-    without the write lock; on PostgreSQL they are READ ONLY, so a write is refused."""
+@contextmanager
+def read_only(conn: Any) -> Iterator[Any]:
+    """``conn`` (before its first statement) as a reader for the block: on SQLite its
+    transactions begin without the write lock; on PostgreSQL they are READ ONLY, so a write is
+    refused. The connection goes back to the pool a writer's again, whatever the block did."""
     conn.info[READ_ONLY] = True
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+    try:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        yield conn
+    finally:
+        conn.info.pop(READ_ONLY, None)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -98,13 +104,10 @@ def make_engine(url: str, *, check: bool = True) -> Engine:
         _configure_sqlite(engine)
     if check:
         try:
-            with engine.connect() as conn:
-                # as a reader: on SQLite a check that took the write lock would fail while
-                # another process writes (a planner opens its connection during its job's
-                # write transaction)
-                read_only(conn)
+            # as a reader: on SQLite a check that took the write lock would fail while another
+            # process writes (a planner opens its connection during its job's write transaction)
+            with engine.connect() as conn, read_only(conn):
                 conn.execute(text("SELECT 1"))
-                conn.info.pop(READ_ONLY, None)
         except OperationalError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise DatabaseUnavailable(f"cannot reach database {safe_url(url)}: {reason}") from None
